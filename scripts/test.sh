@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Set up (with test tools), then lint, type-check and run the test suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup-env.sh dev
+.venv/bin/ruff check src tests scripts benchmarks
+.venv/bin/mypy
+.venv/bin/pytest -q "$@"

@@ -1,0 +1,180 @@
+"""Command-line interface: a thin layer over the library (no maths here)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from pulsetrain import __version__
+from pulsetrain.devices import builtin_names, resolve_device
+from pulsetrain.devices.io import device_to_dict
+from pulsetrain.errors import PulsetrainError
+from pulsetrain.measurements import format_seconds, scan_folder
+from pulsetrain.workflows import fit_device_folder
+
+app = typer.Typer(
+    help="pulsetrain: accuracy, convergence and energy of on-chip training with measured "
+    "synaptic devices.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+device_app = typer.Typer(help="Measured devices: scan folders, fit device models, list "
+                         "built-ins.", no_args_is_help=True)
+app.add_typer(device_app, name="device")
+
+out = Console(width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
+
+
+def _fail(exc: Exception) -> None:
+    err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code=2)
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+@app.callback(invoke_without_command=True)
+def _root(version: Annotated[bool, typer.Option("--version", help="Print the version.")]
+          = False) -> None:
+    if version:
+        out.print(__version__)
+        raise typer.Exit()
+
+
+@device_app.command("scan")
+def device_scan(
+    folder: Annotated[Path, typer.Argument(help="Folder with measurement files (searched "
+                                            "recursively).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+    = False,
+) -> None:
+    """List the measured runs in FOLDER: device, date, time, pulse width, pulses,
+    amplitude window, repetitions, whether a cutoff window is known."""
+    try:
+        scan = scan_folder(folder)
+    except PulsetrainError as exc:
+        _fail(exc)
+    rows = [r.summary() for r in scan.runs]
+    if as_json:
+        _print_json(rows)
+        return
+    table = Table(title=f"{len(rows)} runs in {folder}")
+    for col in ("device", "date", "time", "pulse width", "pulses", "amplitude (V)",
+                "reps", "cutoff"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["device_id"], r["date"] or "", r["time"] or "", r["pulse_width"],
+                      str(r["pulses"]), f"{r['amplitude_min_v']:.2f} … {r['amplitude_max_v']:.2f}",
+                      str(r["repetitions"]), "yes" if r["has_cutoff"] else "no")
+    out.print(table)
+
+
+@device_app.command("fit")
+def device_fit(
+    folder: Annotated[Path, typer.Argument(help="Folder with the measurements (and "
+                                            "cutoffs.csv).")],
+    device: Annotated[str, typer.Option("--device", "-d", help="Device id, e.g. "
+                                        "ID161ZR15000.")],
+    out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="Write device files, "
+                                                 "metrics.csv, figures and report.md here.")]
+    = None,
+    points: Annotated[int, typer.Option("--points", min=4, help="Lookup-table nodes.")] = 32,
+    repetition: Annotated[int | None, typer.Option("--repetition", help="Repetition to fit "
+                                                   "(default: the last).")] = None,
+    min_pulses: Annotated[int, typer.Option("--min-pulses", min=3, help="Minimum usable "
+                                            "pulses per direction.")] = 40,
+    cutoffs: Annotated[Path | None, typer.Option("--cutoffs", help="Cutoffs CSV (default "
+                                                 "FOLDER/cutoffs.csv).")] = None,
+    no_figures: Annotated[bool, typer.Option("--no-figures", help="Skip the PNG figures.")]
+    = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print metrics as JSON.")] = False,
+) -> None:
+    """Fit a lookup-table device model to every usable run of DEVICE in FOLDER."""
+    try:
+        with err.status("fitting runs…") as status:
+            result = fit_device_folder(
+                folder, device, out_dir, n_points=points, repetition=repetition,
+                min_pulses=min_pulses, figures=not no_figures, cutoffs=cutoffs,
+                on_run=lambda label: status.update(f"fitting {label}…"))
+    except PulsetrainError as exc:
+        _fail(exc)
+    if as_json:
+        _print_json({"runs": [f.metrics.as_dict() for f in result.fits],
+                     "skipped": [{"run": r, "reason": why} for r, why in result.skipped],
+                     "out": str(out_dir) if out_dir else None})
+        return
+    table = Table(title=f"{device}: {len(result.fits)} runs fitted")
+    for col in ("run", "pulse width", "Gmax/Gmin", "n up/down", "dw_min", "up/down",
+                "SP", "SP (pulses)", "c2c"):
+        table.add_column(col)
+    for f in result.fits:
+        m = f.metrics
+        table.add_row(m.run, format_seconds(m.pulse_width_s), f"{m.gmax_gmin:.2f}",
+                      f"{m.n_up}/{m.n_down}", f"{m.dw_min:.4f}", f"{m.asymmetry:.2f}",
+                      f"{m.symmetry_point:.3f}", f"{m.symmetry_point_sim:.3f}",
+                      f"{m.c2c_noise:.3f}")
+    out.print(table)
+    for run, why in result.skipped:
+        err.print(f"[yellow]skipped[/] {run}: {why}", highlight=False)
+    if out_dir is not None:
+        out.print(f"wrote {len(result.device_files)} device files, metrics.csv and "
+                  f"{len(result.figures)} figures; report: {result.report}")
+
+
+@device_app.command("list")
+def device_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List the built-in devices (fitted from measured data shipped as parameters)."""
+    devices = [resolve_device(n) for n in builtin_names()]
+    if as_json:
+        _print_json([{"name": d.name, "pulse_width_s": d.pulse_width_s, "dw_min": d.dw_min,
+                      "symmetry_point": d.metrics.get("symmetry_point"),
+                      "gmax_gmin": d.metrics.get("gmax_gmin")} for d in devices])
+        return
+    table = Table(title="built-in devices")
+    for col in ("name", "pulse width", "Gmax/Gmin", "dw_min", "SP", "source run"):
+        table.add_column(col)
+    for d in devices:
+        table.add_row(d.name, format_seconds(d.pulse_width_s or 0),
+                      f"{d.metrics.get('gmax_gmin', float('nan')):.2f}", f"{d.dw_min:.4f}",
+                      f"{d.metrics.get('symmetry_point', float('nan')):.3f}", str(d.run))
+    out.print(table)
+
+
+@device_app.command("show")
+def device_show(
+    device: Annotated[str, typer.Argument(help="Built-in name or device file.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the device file content.")]
+    = False,
+) -> None:
+    """Show one device (built-in name or device file)."""
+    try:
+        dev = resolve_device(device)
+    except PulsetrainError as exc:
+        _fail(exc)
+    if as_json:
+        _print_json(device_to_dict(dev))
+        return
+    out.print(repr(dev))
+    for key, value in dev.metrics.items():
+        out.print(f"  {key:24s} {value:.4g}" if isinstance(value, float)
+                  else f"  {key:24s} {value}")
+    if dev.provenance:
+        out.print("provenance:")
+        for key, value in dev.provenance.items():
+            out.print(f"  {key}: {value}", highlight=False)
+
+
+def main() -> None:
+    """Entry point of the ``pulsetrain`` command."""
+    app()

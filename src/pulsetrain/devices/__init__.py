@@ -1,0 +1,48 @@
+"""Device models: from a measured run to a lookup-table device, its metrics and files."""
+
+from pulsetrain.devices.builtin import (
+    DEFAULT_DEVICE,
+    FAMILY,
+    builtin_device,
+    builtin_family,
+    builtin_names,
+    resolve_device,
+)
+from pulsetrain.devices.extract import Branch, CleanRun, clean_run
+from pulsetrain.devices.fit import DeviceFit, fit_device
+from pulsetrain.devices.io import load_device, save_device
+from pulsetrain.devices.lut import LutDevice, Variation
+from pulsetrain.devices.mapping import WeightMapping
+from pulsetrain.devices.metrics import METRIC_COLUMNS, RunMetrics, compute_metrics
+from pulsetrain.devices.symmetry import (
+    SymmetryEstimate,
+    symmetry_point_analytic,
+    symmetry_point_by_pulses,
+    symmetry_point_recipe,
+)
+
+__all__ = [
+    "DEFAULT_DEVICE",
+    "FAMILY",
+    "METRIC_COLUMNS",
+    "Branch",
+    "CleanRun",
+    "DeviceFit",
+    "LutDevice",
+    "RunMetrics",
+    "SymmetryEstimate",
+    "Variation",
+    "WeightMapping",
+    "builtin_device",
+    "builtin_family",
+    "builtin_names",
+    "clean_run",
+    "compute_metrics",
+    "fit_device",
+    "load_device",
+    "resolve_device",
+    "save_device",
+    "symmetry_point_analytic",
+    "symmetry_point_by_pulses",
+    "symmetry_point_recipe",
+]

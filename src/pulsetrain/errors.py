@@ -1,0 +1,58 @@
+"""Exceptions raised by pulsetrain.
+
+The tree::
+
+    PulsetrainError                 base of everything pulsetrain raises on purpose
+    ├── InputError                  bad user input (files, folders, names, values)
+    │   ├── DataFormatError         a data file that cannot be read as expected (names file and row)
+    │   ├── NoSweepsError           a folder with no pulse sweeps in it
+    │   └── UnknownDeviceError      a device id / built-in name / device file that does not exist
+    └── FitError                    a run that cannot be turned into a device model
+
+The CLI turns every ``PulsetrainError`` into one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class PulsetrainError(Exception):
+    """Base class for errors pulsetrain raises deliberately."""
+
+
+class InputError(PulsetrainError):
+    """Bad user input."""
+
+
+class DataFormatError(InputError):
+    """A data file whose content is not what the reader expects.
+
+    Parameters
+    ----------
+    path
+        The file that was being read.
+    message
+        What was wrong and what was expected.
+    row
+        1-based line number in the file, where the problem is tied to a line.
+    """
+
+    def __init__(self, path: str | Path, message: str, row: int | None = None) -> None:
+        self.path = Path(path)
+        self.row = row
+        self.detail = message
+        where = f"{self.path}" if row is None else f"{self.path}, line {row}"
+        super().__init__(f"{where}: {message}")
+
+
+class NoSweepsError(InputError):
+    """A folder that holds no pulse sweep files."""
+
+
+class UnknownDeviceError(InputError):
+    """A device id, built-in device name or device file that does not exist."""
+
+
+class FitError(PulsetrainError):
+    """A measured run that cannot be turned into a device model."""

@@ -1,0 +1,141 @@
+"""Typed containers for measured pulse sweeps, DC I–V sweeps and cutoff windows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+UP = 1
+"""Direction code of a potentiating pulse (conductance goes up)."""
+DOWN = -1
+"""Direction code of a depressing pulse (conductance goes down)."""
+
+
+@dataclass(frozen=True)
+class PulseSweep:
+    """One repetition of a pulsed sweep: one row per applied pulse.
+
+    Attributes
+    ----------
+    device_id
+        Device identifier as written by the instrument, without decoration
+        (e.g. ``"ID161ZR15000"``).
+    run
+        Identifier of the measurement run this repetition belongs to
+        (for WGFMU folders the folder timestamp, e.g. ``"20241024104555"``).
+    repetition
+        0-based repetition index within the run.
+    pulse_width_s
+        Programming pulse width in seconds.
+    amplitude_v
+        Pulse amplitude per pulse, volts, shape ``(n,)``.
+    conductance_s
+        Conductance read after each pulse, siemens, shape ``(n,)``.
+    direction
+        ``+1`` (potentiation, up) or ``-1`` (depression, down) per pulse, shape ``(n,)``.
+    started
+        Start time of the repetition, when known.
+    rise_time_s, fall_time_s
+        Pulse edges in seconds, when known.
+    r_low_ohm, r_high_ohm
+        The two resistance reads per pulse (WGFMU files), ohms.
+    n_repetitions
+        Number of repetitions in the run, when known.
+    source
+        File the sweep was read from.
+    dropped_rows
+        1-based file lines dropped because the instrument marked them invalid
+        (trailing ``-1`` resistance sentinels of an aborted measurement).
+    """
+
+    device_id: str
+    run: str
+    repetition: int
+    pulse_width_s: float
+    amplitude_v: NDArray[np.float64]
+    conductance_s: NDArray[np.float64]
+    direction: NDArray[np.int8]
+    started: datetime | None = None
+    rise_time_s: float | None = None
+    fall_time_s: float | None = None
+    r_low_ohm: NDArray[np.float64] | None = None
+    r_high_ohm: NDArray[np.float64] | None = None
+    n_repetitions: int | None = None
+    source: Path | None = None
+    dropped_rows: tuple[int, ...] = field(default_factory=tuple)
+
+    @property
+    def n_pulses(self) -> int:
+        """Number of pulses (rows) in the sweep."""
+        return int(self.amplitude_v.shape[0])
+
+    @property
+    def label(self) -> str:
+        """Short human label: device, pulse width, run."""
+        return f"{self.device_id} {format_seconds(self.pulse_width_s)} run {self.run}"
+
+
+@dataclass(frozen=True)
+class IVSweep:
+    """A DC current–voltage sweep.
+
+    Attributes
+    ----------
+    device_id
+        Device identifier.
+    bias_v
+        Applied bias per point, volts.
+    current_a
+        Measured current per point, amperes.
+    started
+        Start time, when known.
+    compliance_a
+        Current compliance of the sweep, amperes, when known.
+    source
+        File the sweep was read from.
+    """
+
+    device_id: str
+    bias_v: NDArray[np.float64]
+    current_a: NDArray[np.float64]
+    started: datetime | None = None
+    compliance_a: float | None = None
+    source: Path | None = None
+
+
+@dataclass(frozen=True)
+class Cutoff:
+    """Voltage window with clean switching for one run (volts).
+
+    Positive pulses are kept when ``v_start_pos <= V <= v_end_pos``; negative
+    pulses when ``v_end_neg <= V <= v_start_neg`` (``v_start_neg`` is the
+    smaller magnitude, e.g. ``-0.1``; ``v_end_neg`` the larger, e.g. ``-3.5``).
+    """
+
+    v_start_pos: float
+    v_end_pos: float
+    v_start_neg: float
+    v_end_neg: float
+
+    def keep(self, amplitude_v: NDArray[np.float64]) -> NDArray[np.bool_]:
+        """Boolean mask of the pulses inside the window."""
+        tol = 1e-9
+        pos = (amplitude_v > 0) & (amplitude_v >= self.v_start_pos - tol)
+        pos &= amplitude_v <= self.v_end_pos + tol
+        neg = (amplitude_v < 0) & (amplitude_v <= self.v_start_neg + tol)
+        neg &= amplitude_v >= self.v_end_neg - tol
+        return np.asarray(pos | neg)
+
+
+def format_seconds(seconds: float) -> str:
+    """Format a pulse width the way people say it: ``2e-8`` → ``"20ns"``."""
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6), ("ns", 1e-9), ("ps", 1e-12)):
+        if seconds >= scale * 0.9999:
+            value = seconds / scale
+            text = f"{value:.3g}"
+            return f"{text}{unit}"
+    return f"{seconds:.3g}s"

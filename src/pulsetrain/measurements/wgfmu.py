@@ -1,0 +1,338 @@
+"""Readers for Keysight B1500/WGFMU text files.
+
+Two file kinds are understood:
+
+* ``pulsedAmplitudeSweep`` files — a header block (``test date``, ``test time``,
+  ``Device ID``, ``Count`` or ``N``, optionally a ``Measurement parameters``
+  name row and value row), then ``Measurement Data`` and rows
+  ``index, pulse amplitude (V), R_low (ohm), R_high (ohm)``.  Single-repetition
+  files carry ``(k)`` in their name; all-repetition files carry ``(ALL)`` and
+  hold the repetitions one after another (``N`` of them, equal length).
+* ``IV_measR`` files (DC I–V sweeps in ``DCIV_*`` folders) with rows
+  ``Index, Bias, SMU3 I (nA), SMU3 R (Mohm)``.
+
+Every problem is reported as :class:`~pulsetrain.errors.DataFormatError`
+naming the file and, where it belongs to one, the line.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+
+from pulsetrain.errors import DataFormatError
+from pulsetrain.measurements.sweep import DOWN, UP, IVSweep, PulseSweep
+
+SWEEP_COLUMNS = ("index", "pulse amplitude (V)", "R_low (ohm)", "R_high (ohm)")
+IV_COLUMNS = ("Index", "Bias", "SMU3 I (nA)")
+_REP_RE = re.compile(r"\((ALL|-?\d+)\)")
+_RUN_RE = re.compile(r"_(\d{14})$")
+
+
+@dataclass(frozen=True)
+class _RawFile:
+    header: dict[str, str]
+    params: dict[str, str]
+    columns: list[str]
+    column_line: int
+    rows: list[tuple[int, list[str]]]  # (1-based line number, fields)
+
+
+def _read_lines(path: Path) -> list[str]:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        raise DataFormatError(path, "file not found") from None
+    except IsADirectoryError:
+        raise DataFormatError(path, "is a folder, expected a measurement file") from None
+    return text.splitlines()
+
+
+def _parse_raw(path: Path) -> _RawFile:
+    lines = _read_lines(path)
+    if not lines:
+        raise DataFormatError(path, "file is empty")
+    header: dict[str, str] = {}
+    params: dict[str, str] = {}
+    k = 0
+    data_at = None
+    while k < len(lines):
+        line = lines[k].strip()
+        if line.startswith("Measurement Data"):
+            data_at = k
+            break
+        if line.startswith("Measurement parameters"):
+            if k + 2 >= len(lines):
+                raise DataFormatError(path, "truncated 'Measurement parameters' block", row=k + 1)
+            names = [s.strip() for s in lines[k + 1].split(",")]
+            values = [s.strip() for s in lines[k + 2].split(",")]
+            params = {n: v for n, v in zip(names, values, strict=False) if n}
+            k += 3
+            continue
+        if "\t" in line:
+            key, _, value = line.partition("\t")
+            header[key.strip()] = value.strip()
+        k += 1
+    if data_at is None:
+        raise DataFormatError(path, "no 'Measurement Data' line: not a WGFMU measurement file")
+    if data_at + 1 >= len(lines) or not lines[data_at + 1].strip():
+        raise DataFormatError(path, "missing the column-name line after 'Measurement Data'",
+                              row=data_at + 2)
+    columns = [c.strip() for c in lines[data_at + 1].split(",") if c.strip()]
+    rows: list[tuple[int, list[str]]] = []
+    for j in range(data_at + 2, len(lines)):
+        if lines[j].strip():
+            rows.append((j + 1, [s.strip() for s in lines[j].split(",")]))
+    return _RawFile(header, params, columns, data_at + 2, rows)
+
+
+def _check_columns(path: Path, raw: _RawFile, expected: tuple[str, ...]) -> None:
+    got = [c.lower() for c in raw.columns]
+    missing = [c for c in expected if c.lower() not in got]
+    if missing:
+        raise DataFormatError(
+            path,
+            f"missing column(s) {', '.join(repr(m) for m in missing)}; "
+            f"expected columns {', '.join(expected)}, found {', '.join(raw.columns) or 'none'}",
+            row=raw.column_line,
+        )
+
+
+def _numeric_table(path: Path, raw: _RawFile, n_cols: int, what: str) -> np.ndarray:
+    if not raw.rows:
+        raise DataFormatError(path, f"header only: no {what} rows after the column names",
+                              row=raw.column_line)
+    out = np.empty((len(raw.rows), n_cols))
+    for i, (lineno, fields) in enumerate(raw.rows):
+        fields = [f for f in fields if f != ""] if len(fields) > n_cols else fields
+        if len(fields) < n_cols:
+            raise DataFormatError(
+                path,
+                f"expected {n_cols} comma-separated values, got {len(fields)} "
+                f"(truncated file?)",
+                row=lineno,
+            )
+        for c in range(n_cols):
+            try:
+                value = float(fields[c])
+            except ValueError:
+                raise DataFormatError(
+                    path, f"column {raw.columns[c]!r}: {fields[c]!r} is not a number",
+                    row=lineno) from None
+            if not math.isfinite(value):
+                raise DataFormatError(
+                    path, f"column {raw.columns[c]!r}: value {fields[c]!r} is not finite "
+                    "(NaN/inf); expected a measured number", row=lineno)
+            out[i, c] = value
+    return out
+
+
+def _parse_started(header: dict[str, str]) -> datetime | None:
+    date, time = header.get("test date"), header.get("test time")
+    if not date or not time:
+        return None
+    try:
+        return datetime.strptime(f"{date} {time}", "%d.%m.%Y %H:%M:%S")
+    except ValueError:
+        return None
+
+
+def _device_id(path: Path, header: dict[str, str]) -> str:
+    raw = header.get("Device ID", "").strip().strip("_")
+    if not raw:
+        m = re.search(r"\[_?([^\[\]()]+)\(", path.name)
+        if not m:
+            raise DataFormatError(path, "no 'Device ID' in the header and none in the file name")
+        raw = m.group(1).strip("_")
+    return raw
+
+
+def _float_param(path: Path, params: dict[str, str], name: str) -> float | None:
+    if name not in params:
+        return None
+    try:
+        value = float(params[name])
+    except ValueError:
+        raise DataFormatError(path, f"measurement parameter {name!r} = {params[name]!r} "
+                              "is not a number") from None
+    return value
+
+
+def run_id_for(path: Path, started: datetime | None) -> str:
+    """Run identifier of a file: its folder's timestamp, else its own start time."""
+    m = _RUN_RE.search(path.parent.name)
+    if m:
+        return m.group(1)
+    if started is not None:
+        return started.strftime("%Y%m%d%H%M%S")
+    return path.stem
+
+
+def is_pulse_sweep_file(path: Path) -> bool:
+    """Whether a file looks like a WGFMU pulsed amplitude sweep (by its first line)."""
+    try:
+        with path.open(encoding="utf-8", errors="replace") as fh:
+            first = fh.readline()
+    except OSError:
+        return False
+    return first.startswith("Setup title") and "pulsedAmplitudeSweep" in first
+
+
+def is_iv_file(path: Path) -> bool:
+    """Whether a file looks like a WGFMU/SMU DC I–V sweep (by its first line)."""
+    try:
+        with path.open(encoding="utf-8", errors="replace") as fh:
+            first = fh.readline()
+    except OSError:
+        return False
+    return first.startswith("Setup title") and "IV_meas" in first
+
+
+def read_wgfmu_sweep(path: str | Path, pulse_width_s: float | None = None) -> list[PulseSweep]:
+    """Read a WGFMU ``pulsedAmplitudeSweep`` file.
+
+    Parameters
+    ----------
+    path
+        A single-repetition file (``…[ID(k)]…csv``) or an all-repetition file
+        (``…_N[ID(ALL)]…csv``).
+    pulse_width_s
+        Pulse width to use when the file has no ``Measurement parameters``
+        block (all-repetition files); if ``None`` the reader looks for a
+        single-repetition file in the same folder and takes it from there.
+
+    Returns
+    -------
+    list of PulseSweep
+        One sweep for a single-repetition file, ``N`` for an all-repetition file.
+
+    Raises
+    ------
+    DataFormatError
+        Naming the file (and line) for truncated files, missing columns,
+        non-numeric or non-finite values, header-only files, non-positive
+        resistances that are not a trailing aborted-measurement marker.
+    """
+    path = Path(path)
+    raw = _parse_raw(path)
+    _check_columns(path, raw, SWEEP_COLUMNS)
+    table = _numeric_table(path, raw, 4, "pulse")
+    linenos = [ln for ln, _ in raw.rows]
+
+    # The instrument writes -1 for reads it could not take (aborted measurement):
+    # a trailing block of such rows is dropped; anywhere else it is an error.
+    bad = (table[:, 2] <= 0) | (table[:, 3] <= 0)
+    dropped: tuple[int, ...] = ()
+    if bad.any():
+        first_bad = int(np.argmax(bad))
+        if bad[first_bad:].all():
+            dropped = tuple(linenos[first_bad:])
+            table = table[:first_bad]
+            if table.shape[0] == 0:
+                raise DataFormatError(path, "every row has a non-positive resistance "
+                                      "(instrument error marker); no usable pulses")
+        else:
+            raise DataFormatError(
+                path, f"non-positive resistance {min(table[first_bad, 2:]):g} ohm; expected "
+                "R_low and R_high > 0", row=linenos[first_bad])
+
+    started = _parse_started(raw.header)
+    device_id = _device_id(path, raw.header)
+    run = run_id_for(path, started)
+    m = _REP_RE.search(path.name)
+    is_all = (m is not None and m.group(1) == "ALL") or ("N" in raw.header and not raw.params)
+
+    pw = _float_param(path, raw.params, "pulseWidth")
+    if pw is None:
+        pw = pulse_width_s if pulse_width_s is not None else _sibling_pulse_width(path)
+    if pw is None or not pw > 0:
+        raise DataFormatError(path, "no pulse width: the file has no 'Measurement parameters' "
+                              "with a positive 'pulseWidth' and no single-repetition file "
+                              "beside it gives one")
+    rise = _float_param(path, raw.params, "riseTime")
+    fall = _float_param(path, raw.params, "fallTime")
+    n_reps_param = _float_param(path, raw.params, "repetitions")
+
+    def make(rep: int, rows: slice, n_reps: int | None) -> PulseSweep:
+        amp = table[rows, 1].copy()
+        r_low = table[rows, 2].copy()
+        r_high = table[rows, 3].copy()
+        g = 0.5 * (1.0 / r_low + 1.0 / r_high)
+        direction = np.where(amp < 0, UP, DOWN).astype(np.int8)
+        return PulseSweep(
+            device_id=device_id, run=run, repetition=rep, pulse_width_s=float(pw),
+            amplitude_v=amp, conductance_s=g, direction=direction, started=started,
+            rise_time_s=rise, fall_time_s=fall, r_low_ohm=r_low, r_high_ohm=r_high,
+            n_repetitions=n_reps, source=path, dropped_rows=dropped,
+        )
+
+    if is_all:
+        try:
+            n = int(raw.header.get("N", "1"))
+        except ValueError:
+            raise DataFormatError(path, f"header 'N' = {raw.header.get('N')!r} is not an "
+                                  "integer repetition count") from None
+        if n < 1:
+            raise DataFormatError(path, f"header 'N' = {n} must be a positive repetition count")
+        # Repetitions restart the amplitude ramp at its first value; an aborted
+        # measurement leaves the last repetition short (or missing).
+        amp = table[:, 1]
+        starts = [i for i in range(len(amp))
+                  if amp[i] == amp[0] and (i == 0 or amp[i - 1] != amp[0])]
+        if len(starts) > n:
+            raise DataFormatError(path, f"found {len(starts)} amplitude ramps but header says "
+                                  f"N = {n} repetitions")
+        bounds = [*starts, len(amp)]
+        return [make(r, slice(bounds[r], bounds[r + 1]), n) for r in range(len(starts))]
+
+    if m is not None:
+        rep = int(m.group(1))
+    else:
+        try:
+            rep = int(raw.header.get("Count", "0"))
+        except ValueError:
+            rep = 0
+    return [make(max(rep, 0), slice(None), int(n_reps_param) if n_reps_param else None)]
+
+
+def _sibling_pulse_width(path: Path) -> float | None:
+    for other in sorted(path.parent.glob("*.csv")):
+        if other == path or "(ALL)" in other.name:
+            continue
+        try:
+            raw = _parse_raw(other)
+        except DataFormatError:
+            continue
+        value = raw.params.get("pulseWidth")
+        if value is not None:
+            try:
+                return float(value)
+            except ValueError:
+                return None
+    return None
+
+
+def read_dciv(path: str | Path) -> IVSweep:
+    """Read a DC I–V sweep file (``IV_measR``; current in nA, converted to A).
+
+    Raises
+    ------
+    DataFormatError
+        Naming the file (and line) for the same problems as :func:`read_wgfmu_sweep`.
+    """
+    path = Path(path)
+    raw = _parse_raw(path)
+    _check_columns(path, raw, IV_COLUMNS)
+    cols = [c.lower() for c in raw.columns]
+    table = _numeric_table(path, raw, len(raw.columns), "I–V")
+    bias = table[:, cols.index("bias")]
+    current = table[:, cols.index("smu3 i (na)")] * 1e-9
+    compliance = _float_param(path, raw.params, "compliance")
+    started = _parse_started(raw.header)
+    return IVSweep(device_id=_device_id(path, raw.header), bias_v=bias, current_a=current,
+                   started=started, compliance_a=compliance, source=path)
