@@ -1,0 +1,64 @@
+"""The CLI through its runner: help, scan, fit, list, show."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+from typer.testing import CliRunner
+
+from pulsetrain.cli import app
+from pulsetrain.devices import load_device
+from tests.conftest import DEVICE
+
+runner = CliRunner()
+
+
+def test_help_lists_commands() -> None:
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0 and "device" in result.output
+    result = runner.invoke(app, ["device", "--help"])
+    for cmd in ("scan", "fit", "list", "show"):
+        assert cmd in result.output
+
+
+def test_scan_json(hzo_dir: Path) -> None:
+    result = runner.invoke(app, ["device", "scan", str(hzo_dir), "--json"])
+    assert result.exit_code == 0
+    rows = json.loads(result.stdout)
+    assert len(rows) == 13
+    row = next(r for r in rows if r["run"] == "20241024112926")
+    assert row["pulse_width_s"] == 2e-4 and row["repetitions"] == 2 and row["pulses"] == 136
+    assert row["time"] == "11:29:27" and row["has_cutoff"]
+
+
+def test_fit_writes_everything(hzo_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "fit"
+    result = runner.invoke(app, ["device", "fit", str(hzo_dir), "--device", DEVICE,
+                                 "--out", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert len(data["runs"]) == 7 and len(data["skipped"]) == 6
+    metrics = pd.read_csv(out / "metrics.csv")
+    for col in ("device_id", "run", "pulse_width_s", "gmax_gmin", "on_off", "n_up", "n_down",
+                "dw_min", "asymmetry", "nl_ltp", "nl_ltd", "symmetry_point", "c2c_noise"):
+        assert col in metrics.columns
+    assert len(metrics) == 7
+    files = sorted((out / "devices").glob("*.json"))
+    assert len(files) == 7
+    dev = load_device(files[0])
+    assert dev.metrics["gmax_gmin"] > 1
+    figs = {p.name for p in (out / "figures").glob("*.png")}
+    assert "summary.png" in figs and len(figs) == 15
+    assert "summary.png" in (out / "report.md").read_text()
+
+
+def test_list_and_show() -> None:
+    result = runner.invoke(app, ["device", "list", "--json"])
+    assert result.exit_code == 0
+    names = [d["name"] for d in json.loads(result.stdout)]
+    assert names[0] == "ID161ZR15000-20ns-a" and len(names) == 7
+    result = runner.invoke(app, ["device", "show", "ID161ZR15000-200us", "--json"])
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["pulse_width_s"] == 2e-4
