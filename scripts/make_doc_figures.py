@@ -11,10 +11,10 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
-from pulsetrain.devices.reference import PUBLISHED_SYMMETRY_POINT  # noqa: E402
-from pulsetrain.workflows import fit_device_folder  # noqa: E402
+from pulsetrain.devices.reference import PUBLISHED_SYMMETRY_POINT
+from pulsetrain.workflows import fit_device_folder
 
 OUT = Path("docs/figures")
 

@@ -3,6 +3,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup-env.sh dev
-.venv/bin/ruff check src tests scripts benchmarks
+.venv/bin/ruff check .
 .venv/bin/mypy
 .venv/bin/pytest -q "$@"
