@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
@@ -16,6 +17,7 @@ from pulsetrain.devices import builtin_names, resolve_device
 from pulsetrain.devices.io import device_to_dict
 from pulsetrain.errors import PulsetrainError
 from pulsetrain.measurements import format_seconds, scan_folder
+from pulsetrain.training.config import TrainConfig, load_config_file
 from pulsetrain.workflows import fit_device_folder
 
 app = typer.Typer(
@@ -173,6 +175,81 @@ def device_show(
         out.print("provenance:")
         for key, value in dev.provenance.items():
             out.print(f"  {key}: {value}", highlight=False)
+
+
+@app.command("train")
+def train_cmd(
+    device: Annotated[str | None, typer.Option("--device", "-d", help="Built-in device name "
+                                               "or device file (default "
+                                               "ID161ZR15000-200ns).")] = None,
+    algorithm: Annotated[str | None, typer.Option(
+        "--algorithm", "-a", help="sgd | mixed-precision | sp-shift | float")] = None,
+    epochs: Annotated[int | None, typer.Option("--epochs", min=1)] = None,
+    lr: Annotated[float | None, typer.Option("--lr", help="Learning rate (default per "
+                                             "algorithm: sgd 0.05, mixed-precision 0.5, "
+                                             "sp-shift 0.1, float 0.5).")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", min=0)] = None,
+    config: Annotated[Path | None, typer.Option("--config", "-c", help="YAML/TOML file with "
+                                                "any TrainConfig keys; options override "
+                                                "it.")] = None,
+    train_subset: Annotated[int | None, typer.Option("--train-subset", min=1, help="Use only "
+                                                     "the first N training images.")] = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="Write results.sqlite "
+                                                 "and per-epoch checkpoints here.")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue from the last checkpoint "
+                                         "in --out.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print per-epoch metrics as JSON.")]
+    = False,
+) -> None:
+    """Train the MNIST MLP on simulated devices and count every programming pulse."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from pulsetrain.training.trainer import train
+
+    try:
+        base = load_config_file(config) if config else TrainConfig()
+        overrides = {k: v for k, v in {"device": device, "algorithm": algorithm,
+                                        "epochs": epochs, "lr": lr, "seed": seed,
+                                        "train_subset": train_subset}.items()
+                     if v is not None}
+        cfg = TrainConfig.model_validate({**base.model_dump(), **overrides})
+    except PulsetrainError as exc:
+        _fail(exc)
+    except ValidationError as exc:  # CLI values that break the config schema
+        e = exc.errors()[0]
+        key = ".".join(str(p) for p in e["loc"])
+        _fail(PulsetrainError(f"option/key {key!r}: {e['msg']} (got {e.get('input')!r})"))
+    if resume and out_dir is None:
+        _fail(PulsetrainError("--resume needs --out (where the checkpoints are)"))
+    with Progress("[progress.description]{task.description}", BarColumn(),
+                  MofNCompleteColumn(), TimeElapsedColumn(), console=err,
+                  disable=as_json or not sys.stderr.isatty()) as bar:
+        task = bar.add_task("epoch 1", total=None)
+        state = {"epoch": 1}
+
+        def on_batch(k: int, n: int) -> None:
+            bar.update(task, completed=k, total=n, description=f"epoch {state['epoch']}")
+
+        def on_epoch(m: dict[str, Any]) -> None:
+            state["epoch"] = m["epoch"] + 1
+            if not as_json:
+                err.print(f"epoch {m['epoch']:3d}  loss {m['train_loss']:.4f}  val "
+                          f"{m['val_acc']:.4f}  test {m['test_acc']:.4f}  pulses "
+                          f"{m['pulses']:,}  ({m['wall_s']:.1f} s)", highlight=False)
+
+        try:
+            result = train(cfg, out_dir, resume=resume, on_epoch=on_epoch, on_batch=on_batch)
+        except PulsetrainError as exc:
+            _fail(exc)
+    if as_json:
+        _print_json({"key": result.key, "config": result.config, "sp_shift": result.sp_report,
+                     "epochs": result.epochs})
+    else:
+        f = result.final
+        out.print(f"{cfg.algorithm} on {cfg.device if cfg.algorithm != 'float' else 'float'}: "
+                  f"test accuracy {f['test_acc']:.4f} after {f['epoch']} epochs, "
+                  f"{f['pulses_total']:,} pulses" + (f"; results in {out_dir}" if out_dir
+                                                      else ""))
 
 
 def main() -> None:

@@ -16,7 +16,8 @@ def symmetry_point_analytic(device: LutDevice) -> float:
     segment.  Where several roots exist the stable one is returned (the
     difference crosses from positive to negative: below it up wins and pushes
     the weight up, above it down wins); where up wins everywhere the SP is
-    ``w_max``, where down wins everywhere ``w_min``.
+    ``w_max``, where down wins everywhere ``w_min``; for a symmetric device (equal
+    tables) the centre of the range.
     """
     grid = device.grid
     diff = device.lut_up - device.lut_down
@@ -32,6 +33,8 @@ def symmetry_point_analytic(device: LutDevice) -> float:
         centre = 0.5 * (device.w_min + device.w_max)
         return float(min(stable, key=lambda r: abs(r - centre)))
     interior = diff[1:-1]
+    if np.allclose(interior, 0.0):  # symmetric device: every state is an SP; take the centre
+        return float(0.5 * (device.w_min + device.w_max))
     return float(device.w_max if np.mean(interior) > 0 else device.w_min)
 
 

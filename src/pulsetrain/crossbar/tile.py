@@ -1,0 +1,116 @@
+"""A crossbar tile: device states (and references), analog MVMs, pulsed updates."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from pulsetrain.crossbar.device_tensors import DeviceTensors
+from pulsetrain.crossbar.kernels import apply_counts, apply_trains
+from pulsetrain.crossbar.pulse_trains import make_trains
+from pulsetrain.devices.lut import LutDevice
+
+
+@dataclass
+class PulseCounts:
+    """Programming pulses applied to a tile (cumulative)."""
+
+    up: int = 0
+    down: int = 0
+
+    @property
+    def total(self) -> int:
+        """Up + down."""
+        return self.up + self.down
+
+
+class AnalogTile:
+    """Weights of one layer stored on simulated devices.
+
+    The effective weight is ``w_device − w_ref``: ``w_ref`` is zero unless the
+    algorithm sets references (symmetry point shifting).  Forward ``y = W x`` and
+    backward ``δx = Wᵀ δ`` are ideal MVMs for now (noise/ADC/DAC are meant to be
+    added as hooks on :meth:`forward` and :meth:`backward`).
+
+    Parameters
+    ----------
+    device
+        The device model every cross-point uses.
+    out_features, in_features
+        Shape of the weight matrix.
+    generator
+        Draws the device-to-device variation.
+    torch_device
+        Where the tensors live.
+    backend
+        Pulse kernel backend (``"auto"``, ``"numba"``, ``"torch"``).
+    """
+
+    def __init__(self, device: LutDevice, out_features: int, in_features: int,
+                 generator: torch.Generator, torch_device: torch.device | str = "cpu",
+                 backend: str = "auto") -> None:
+        self.device = device
+        self.shape = (out_features, in_features)
+        self.dt = DeviceTensors.draw(device, self.shape, generator, torch_device)
+        self.w = torch.zeros(self.shape, dtype=torch.float32, device=torch_device)
+        self.ref = torch.zeros_like(self.w)
+        self.pulses = PulseCounts()
+        self.backend = backend
+
+    # -- state --------------------------------------------------------------------------
+    @property
+    def weight(self) -> torch.Tensor:
+        """Effective weight ``w_device − w_ref`` (a new tensor)."""
+        return self.w - self.ref
+
+    def set_weight(self, weight: torch.Tensor) -> None:
+        """Program the effective weight directly (initialisation; not counted as pulses),
+        clipped to each device's bounds."""
+        target = weight.to(self.w) + self.ref
+        self.w.copy_(torch.minimum(torch.maximum(target, self.dt.w_min), self.dt.w_max))
+
+    def state_dict(self) -> dict[str, torch.Tensor | int]:
+        """Tensors and counters needed to resume."""
+        return {"w": self.w.clone(), "ref": self.ref.clone(), "pulses_up": self.pulses.up,
+                "pulses_down": self.pulses.down, "gain_up": self.dt.gain_up.clone(),
+                "gain_down": self.dt.gain_down.clone(), "w_min": self.dt.w_min.clone(),
+                "w_max": self.dt.w_max.clone()}
+
+    def load_state_dict(self, state: dict[str, torch.Tensor | int]) -> None:
+        """Inverse of :meth:`state_dict`."""
+        for name in ("w", "ref"):
+            getattr(self, name).copy_(state[name])  # type: ignore[arg-type]
+        for name in ("gain_up", "gain_down", "w_min", "w_max"):
+            getattr(self.dt, name).copy_(state[name])  # type: ignore[arg-type]
+        self.pulses = PulseCounts(int(state["pulses_up"]), int(state["pulses_down"]))
+
+    # -- analog MVMs --------------------------------------------------------------------
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``y = x Wᵀ`` for a batch ``x`` of shape ``(batch, in)``."""
+        return x @ self.weight.T
+
+    def backward(self, d: torch.Tensor) -> torch.Tensor:
+        """``δx = δ W`` for a batch ``δ`` of shape ``(batch, out)``."""
+        return d @ self.weight
+
+    # -- updates ------------------------------------------------------------------------
+    def pulsed_update(self, x: torch.Tensor, d: torch.Tensor, lr: float, bl: int = 31,
+                      update_management: bool = True, bl_management: bool = True,
+                      generator: torch.Generator | None = None, seed: int = 0
+                      ) -> tuple[int, int]:
+        """Stochastic-pulse SGD update ``ΔW ≈ −lr·Σ_b d_b x_bᵀ``, samples in order."""
+        trains = make_trains(x, d, lr, self.dt.dw_min, bl, update_management, bl_management,
+                             generator)
+        up, down = apply_trains(self.w, trains.x_bits, trains.x_sign, trains.d_bits,
+                                trains.d_sign, self.dt, seed, self.backend)
+        self.pulses.up += up
+        self.pulses.down += down
+        return up, down
+
+    def apply_pulse_counts(self, counts: torch.Tensor, seed: int = 0) -> tuple[int, int]:
+        """Apply a signed number of pulses per device (positive = up)."""
+        up, down = apply_counts(self.w, counts, self.dt, seed, self.backend)
+        self.pulses.up += up
+        self.pulses.down += down
+        return up, down

@@ -1,0 +1,5 @@
+"""Result stores."""
+
+from pulsetrain.store.sqlite import ResultStore
+
+__all__ = ["ResultStore"]

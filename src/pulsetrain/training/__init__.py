@@ -1,0 +1,1 @@
+"""Hardware-aware training: analog layers, update algorithms, data, the training loop."""

@@ -1,0 +1,218 @@
+"""Update algorithms for analog layers: small rules over a shared base (torch.optim style).
+
+=============================  ============================================================
+class                          update of an analog weight matrix per mini-batch
+=============================  ============================================================
+``StochasticPulseSGD``         stochastic pulse trains, sample by sample (AIHWKit default)
+``MixedPrecisionSGD``          digital χ += −lr·δᵀx; pulse trunc(χ/ε) where |χ| ≥ ε
+(``shift_to_symmetry_point``)  sets references to the SP, then use StochasticPulseSGD
+``torch.optim.SGD``            the floating-point baseline (nn.Linear layers)
+=============================  ============================================================
+
+Digital parameters (biases) get plain SGD with the same learning rate.  The
+learning rate lives in ``param_groups[0]["lr"]``, so torch LR schedulers work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from pulsetrain.crossbar.noise import mix32_int
+from pulsetrain.crossbar.symmetry import estimate_symmetry_points
+from pulsetrain.devices.symmetry import symmetry_point_analytic
+from pulsetrain.training.layers import AnalogLinear, analog_layers
+
+
+class AnalogOptimizer(torch.optim.Optimizer):
+    """Base: bookkeeping, digital SGD on biases, per-layer pulse counters and seeds.
+
+    Subclasses implement :meth:`update_layer`, which turns a layer's recorded
+    ``x`` and ``δ`` into device updates.
+
+    Parameters
+    ----------
+    model
+        Model containing :class:`AnalogLinear` layers.
+    lr
+        Learning rate (> 0).
+    seed
+        Seeds the pulse-train draws and c2c noise (one stream per step and layer).
+    """
+
+    def __init__(self, model: nn.Module, lr: float, seed: int = 0) -> None:
+        if not lr > 0:
+            raise ValueError(f"lr must be > 0, got {lr}")
+        self.layers = analog_layers(model)
+        if not self.layers:
+            raise ValueError("model has no AnalogLinear layers; use torch.optim.SGD for "
+                             "floating-point models")
+        digital = [p for layer in self.layers for p in layer.digital_parameters()]
+        others = [p for m in model.modules() if not isinstance(m, AnalogLinear)
+                  for p in m.parameters(recurse=False)]
+        super().__init__(digital + others or [nn.Parameter(torch.zeros(0))], {"lr": lr})
+        self.seed = int(seed)
+        self.steps = 0
+
+    def layer_seed(self, layer_index: int) -> int:
+        """Seed of this step's draws for one layer (a hash of seed, step, layer)."""
+        return mix32_int(mix32_int(self.seed * 0x9E3779B1 + self.steps) + layer_index)
+
+    @torch.no_grad()
+    def step(self, closure: Callable[[], float] | None = None) -> None:  # type: ignore[override]
+        """Apply one mini-batch update (the ``closure`` argument is not supported)."""
+        if closure is not None:
+            raise ValueError("closure is not supported by analog optimizers")
+        lr = float(self.param_groups[0]["lr"])
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is not None:
+                    p.add_(p.grad, alpha=-lr)
+        for k, layer in enumerate(self.layers):
+            if layer.last_x is None or layer.last_d is None:
+                continue
+            self.update_layer(k, layer, layer.last_x, layer.last_d, lr)
+            layer.last_x = layer.last_d = None
+        self.steps += 1
+
+    def update_layer(self, index: int, layer: AnalogLinear, x: torch.Tensor, d: torch.Tensor,
+                     lr: float) -> None:
+        """Turn one layer's ``x`` (batch × in) and ``δ`` (batch × out) into pulses."""
+        raise NotImplementedError
+
+    def extra_state(self) -> dict[str, Any]:
+        """Algorithm state beyond the layers' tiles (for checkpoints)."""
+        return {"steps": self.steps}
+
+    def load_extra_state(self, state: dict[str, Any]) -> None:
+        """Inverse of :meth:`extra_state`."""
+        self.steps = int(state["steps"])
+
+
+class StochasticPulseSGD(AnalogOptimizer):
+    """Plain analog SGD with stochastic pulse trains.
+
+    Pseudocode, per sample ``b`` of the mini-batch, in order::
+
+        BL_b, A_b, B_b = management(lr, max|x_b|, max|δ_b|, dw_min, BL)
+        for t in 1..BL_b:  row j fires w.p. min(1, A_b|x_bj|), column i w.p. min(1, B_b|δ_bi|)
+        each coincidence: one device pulse on (i, j) in direction −sign(x_bj δ_bi)
+
+    See :mod:`pulsetrain.crossbar.pulse_trains` for the management rules.  Differs
+    from the paper only in that ``dw_min`` is the device's step at w = 0 in the
+    smaller direction (the nominal granularity), as AIHWKit does.
+    """
+
+    def __init__(self, model: nn.Module, lr: float = 0.05, bl: int = 31,
+                 update_management: bool = True, bl_management: bool = True,
+                 seed: int = 0) -> None:
+        super().__init__(model, lr, seed)
+        if not 1 <= bl <= 63:
+            raise ValueError(f"bl must be in 1..63, got {bl}")
+        self.bl, self.update_management, self.bl_management = bl, update_management, \
+            bl_management
+
+    def update_layer(self, index: int, layer: AnalogLinear, x: torch.Tensor, d: torch.Tensor,
+                     lr: float) -> None:
+        seed = self.layer_seed(index)
+        gen = torch.Generator(device=x.device).manual_seed(seed)
+        layer.tile.pulsed_update(x, d, lr, self.bl, self.update_management, self.bl_management,
+                                 gen, seed)
+
+
+class MixedPrecisionSGD(AnalogOptimizer):
+    """Mixed-precision SGD (Nandakumar et al. 2020).
+
+    Pseudocode, per mini-batch::
+
+        χ += −lr · Σ_b δ_b x_bᵀ                    # one digital rank-B update
+        n = trunc(χ / ε)  (ε_up where χ > 0, ε_down where χ < 0)
+        apply |n| pulses of sign(n) to each device; χ −= n·ε
+
+    ``ε`` defaults to the device granularity ``dw_min``.  ``digital_updates``
+    counts accumulator multiply-adds (batch × out × in per step).
+    """
+
+    def __init__(self, model: nn.Module, lr: float = 0.5, epsilon: float | None = None,
+                 epsilon_up: float | None = None, epsilon_down: float | None = None,
+                 seed: int = 0) -> None:
+        super().__init__(model, lr, seed)
+        for name, value in (("epsilon", epsilon), ("epsilon_up", epsilon_up),
+                            ("epsilon_down", epsilon_down)):
+            if value is not None and not value > 0:
+                raise ValueError(f"{name} must be > 0, got {value}")
+        self.chi = [torch.zeros_like(layer.tile.w) for layer in self.layers]
+        self.eps_up = [epsilon_up or epsilon or layer.tile.dt.dw_min for layer in self.layers]
+        self.eps_down = [epsilon_down or epsilon or layer.tile.dt.dw_min
+                         for layer in self.layers]
+        self.digital_updates = 0
+
+    def update_layer(self, index: int, layer: AnalogLinear, x: torch.Tensor, d: torch.Tensor,
+                     lr: float) -> None:
+        chi = self.chi[index]
+        chi.addmm_(d.T.to(chi), x.to(chi), alpha=-lr)
+        self.digital_updates += x.shape[0] * chi.numel()
+        eps = torch.where(chi > 0, self.eps_up[index], self.eps_down[index])
+        n = torch.trunc(chi / eps)
+        if bool(n.any()):
+            chi.sub_(n * eps)
+            layer.tile.apply_pulse_counts(n.to(torch.int64), self.layer_seed(index))
+
+    def extra_state(self) -> dict[str, Any]:
+        return {**super().extra_state(), "chi": [c.clone() for c in self.chi],
+                "digital_updates": self.digital_updates}
+
+    def load_extra_state(self, state: dict[str, Any]) -> None:
+        super().load_extra_state(state)
+        for c, saved in zip(self.chi, state["chi"], strict=True):
+            c.copy_(saved)
+        self.digital_updates = int(state["digital_updates"])
+
+
+@dataclass(frozen=True)
+class SymmetryShiftReport:
+    """What setting the references cost and achieved."""
+
+    pulses: int
+    """Pulses spent estimating the SPs (all layers)."""
+    sp_mean: float
+    sp_std: float
+    reference_error: float
+    """Mean |reference − SP estimated on each device by pulses|, weight units."""
+
+
+def shift_to_symmetry_point(model: nn.Module, mode: str = "per-device",
+                            offset: float = 0.0) -> SymmetryShiftReport:
+    """Symmetry point shifting: read each weight as ``w_device − w_ref`` with ``w_ref`` at SP.
+
+    ``mode="per-device"`` estimates every device's SP on the simulated devices by
+    alternating pulses (counted in the report, not in the training pulses);
+    ``mode="nominal"`` uses one SP for all devices, the analytic SP of the
+    nominal device.  ``offset`` adds a deliberate reference error (weight
+    units) to study mis-set references.  The effective weights are kept: the
+    devices are re-programmed to ``W + w_ref`` (so they sit around the SP).
+    """
+    if mode not in ("per-device", "nominal"):
+        raise ValueError(f"mode must be 'per-device' or 'nominal', got {mode!r}")
+    pulses = 0
+    sps, errors = [], []
+    for layer in analog_layers(model):
+        tile = layer.tile
+        weight = tile.weight.clone()
+        est = estimate_symmetry_points(tile.dt)
+        if mode == "per-device":
+            ref = est.value
+            pulses += est.pulses
+        else:
+            ref = torch.full_like(tile.w, symmetry_point_analytic(tile.device))
+        tile.ref.copy_(ref + offset)
+        tile.set_weight(weight)
+        sps.append(tile.ref.flatten())
+        errors.append((tile.ref - est.value).abs().flatten())
+    allsp = torch.cat(sps)
+    return SymmetryShiftReport(pulses, float(allsp.mean()), float(allsp.std()),
+                               float(torch.cat(errors).mean()))

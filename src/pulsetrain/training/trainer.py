@@ -1,0 +1,229 @@
+"""The training loop: epochs, metrics, checkpoints, resume (no printing; callbacks report)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from pulsetrain.devices.builtin import resolve_device
+from pulsetrain.devices.lut import LutDevice, Variation
+from pulsetrain.store.sqlite import ResultStore
+from pulsetrain.training.algorithms import (
+    AnalogOptimizer,
+    MixedPrecisionSGD,
+    StochasticPulseSGD,
+    SymmetryShiftReport,
+    shift_to_symmetry_point,
+)
+from pulsetrain.training.config import TrainConfig
+from pulsetrain.training.data import MNIST, Split, load_mnist
+from pulsetrain.training.layers import analog_layers, build_mlp
+
+EpochCallback = Callable[[dict[str, Any]], None]
+BatchCallback = Callable[[int, int], None]
+
+
+def training_device(cfg: TrainConfig) -> LutDevice | None:
+    """The device of a config with its noise overrides; ``None`` for the float baseline."""
+    if cfg.algorithm == "float":
+        return None
+    dev = resolve_device(cfg.device)
+    var = dev.variation
+    var = Variation(
+        step_gain_std=var.step_gain_std if cfg.step_gain_std is None else cfg.step_gain_std,
+        bound_std=var.bound_std if cfg.bound_std is None else cfg.bound_std,
+        up_down_std=var.up_down_std if cfg.up_down_std is None else cfg.up_down_std)
+    c2c = dev.c2c_noise if cfg.c2c_noise is None else cfg.c2c_noise
+    return dev.with_options(variation=var, c2c_noise=c2c)
+
+
+@dataclass
+class Trainer:
+    """A model, its update rule and schedule, built from a :class:`TrainConfig`."""
+
+    cfg: TrainConfig
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.StepLR
+    sp_report: SymmetryShiftReport | None = None
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+    @classmethod
+    def build(cls, cfg: TrainConfig) -> Trainer:
+        """Build model and optimizer; for ``sp-shift`` also estimate SPs and set references."""
+        device = training_device(cfg)
+        sizes = [784, *cfg.hidden, 10]
+        model = build_mlp(sizes, device, seed=cfg.seed, activation=cfg.activation,
+                          backend=cfg.backend, torch_device=cfg.torch_device)
+        lr = cfg.learning_rate
+        sp_report = None
+        opt: torch.optim.Optimizer
+        if cfg.algorithm == "float":
+            opt = torch.optim.SGD(model.parameters(), lr=lr)
+        elif cfg.algorithm == "mixed-precision":
+            opt = MixedPrecisionSGD(model, lr=lr, epsilon=cfg.mp_epsilon, seed=cfg.seed)
+        else:
+            if cfg.algorithm == "sp-shift":
+                sp_report = shift_to_symmetry_point(model, cfg.sp_mode, cfg.sp_offset)
+            opt = StochasticPulseSGD(model, lr=lr, bl=cfg.bl,
+                                     update_management=cfg.update_management,
+                                     bl_management=cfg.bl_management, seed=cfg.seed)
+        sched = torch.optim.lr_scheduler.StepLR(opt, cfg.lr_step_epochs, cfg.lr_gamma)
+        return cls(cfg, model, opt, sched, sp_report)
+
+    # -- checkpoints -----------------------------------------------------------------
+    def state(self) -> dict[str, Any]:
+        """Everything needed to continue after the last finished epoch."""
+        layers = analog_layers(self.model)
+        state: dict[str, Any] = {
+            "key": self.cfg.key(),
+            "history": self.history,
+            "scheduler": self.scheduler.state_dict(),
+            "lr": self.optimizer.param_groups[0]["lr"],
+            "digital": {n: p.detach().clone() for n, p in self.model.named_parameters()},
+            "tiles": [layer.tile.state_dict() for layer in layers],
+        }
+        if isinstance(self.optimizer, AnalogOptimizer):
+            state["optimizer"] = self.optimizer.extra_state()
+        return state
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        """Inverse of :meth:`state`."""
+        if state["key"] != self.cfg.key():
+            raise ValueError("checkpoint belongs to a different configuration")
+        self.history = list(state["history"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        for group in self.optimizer.param_groups:
+            group["lr"] = state["lr"]
+        params = dict(self.model.named_parameters())
+        with torch.no_grad():
+            for name, value in state["digital"].items():
+                params[name].copy_(value)
+        for layer, tile_state in zip(analog_layers(self.model), state["tiles"], strict=True):
+            layer.tile.load_state_dict(tile_state)
+        if isinstance(self.optimizer, AnalogOptimizer):
+            self.optimizer.load_extra_state(state["optimizer"])
+
+    # -- one epoch -------------------------------------------------------------------
+    def train_epoch(self, data: Split, epoch: int, on_batch: BatchCallback | None = None
+                    ) -> float:
+        """One pass over ``data`` in an order fixed by (seed, epoch); returns the mean loss."""
+        self.model.train()
+        gen = torch.Generator().manual_seed(self.cfg.seed * 100_003 + epoch)
+        order = torch.randperm(len(data), generator=gen)
+        bs = self.cfg.batch_size
+        n_batches = (len(data) + bs - 1) // bs
+        total = 0.0
+        dev = self.cfg.torch_device
+        for k in range(n_batches):
+            idx = order[k * bs:(k + 1) * bs]
+            x, y = data.x[idx].to(dev), data.y[idx].to(dev)
+            self.optimizer.zero_grad(set_to_none=True)
+            loss = F.nll_loss(self.model(x), y)
+            loss.backward()  # type: ignore[no-untyped-call]
+            self.optimizer.step()
+            total += float(loss.detach()) * len(idx)
+            if on_batch is not None:
+                on_batch(k + 1, n_batches)
+        return total / len(data)
+
+    @torch.no_grad()
+    def evaluate(self, data: Split, batch: int = 2000) -> float:
+        """Classification accuracy (fraction) on ``data``."""
+        self.model.eval()
+        correct = 0
+        for k in range(0, len(data), batch):
+            x = data.x[k:k + batch].to(self.cfg.torch_device)
+            y = data.y[k:k + batch].to(self.cfg.torch_device)
+            correct += int((self.model(x).argmax(1) == y).sum())
+        return correct / len(data)
+
+    def pulse_totals(self) -> list[dict[str, int]]:
+        """Cumulative up/down pulses per analog layer."""
+        return [{"up": layer.tile.pulses.up, "down": layer.tile.pulses.down}
+                for layer in analog_layers(self.model)]
+
+
+@dataclass
+class TrainResult:
+    """Per-epoch metrics and what the run cost."""
+
+    key: str
+    config: dict[str, Any]
+    epochs: list[dict[str, Any]]
+    sp_report: dict[str, Any] | None
+
+    @property
+    def final(self) -> dict[str, Any]:
+        """Metrics of the last epoch."""
+        return self.epochs[-1]
+
+
+def _atomic_save(obj: Any, path: Path) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(obj, tmp)
+    tmp.replace(path)
+
+
+def train(cfg: TrainConfig, out: str | Path | None = None, resume: bool = False,
+          data: MNIST | None = None, on_epoch: EpochCallback | None = None,
+          on_batch: BatchCallback | None = None) -> TrainResult:
+    """Train one configuration.
+
+    With ``out`` set, every finished epoch is written to ``OUT/results.sqlite``
+    and a checkpoint ``OUT/checkpoints/KEY.pt`` (atomically); with ``resume``
+    a run continues after its last checkpointed epoch and ends with the same
+    numbers as an uninterrupted run.
+    """
+    data = data or load_mnist(cfg.data_dir, cfg.val_size, train_subset=cfg.train_subset,
+                              test_subset=cfg.test_subset)
+    trainer = Trainer.build(cfg)
+    key = cfg.key()
+    store = ckpt = None
+    if out is not None:
+        out = Path(out)
+        store = ResultStore(out / "results.sqlite")
+        ckpt = out / "checkpoints" / f"{key}.pt"
+        ckpt.parent.mkdir(parents=True, exist_ok=True)
+        if resume and ckpt.is_file():
+            trainer.load_state(torch.load(ckpt, weights_only=False))
+        store.put_run(key, cfg.model_dump(mode="json"), "running")
+    sp = asdict(trainer.sp_report) if trainer.sp_report else None
+    prev = trainer.history[-1]["layers"] if trainer.history else [
+        {"up_total": 0, "down_total": 0} for _ in analog_layers(trainer.model)]
+    for epoch in range(len(trainer.history) + 1, cfg.epochs + 1):
+        t0 = time.perf_counter()
+        lr = trainer.optimizer.param_groups[0]["lr"]
+        loss = trainer.train_epoch(data.train, epoch, on_batch)
+        trainer.scheduler.step()
+        wall = time.perf_counter() - t0
+        layers = []
+        for p, tot in zip(prev, trainer.pulse_totals(), strict=True):
+            layers.append({"up": tot["up"] - p["up_total"], "down": tot["down"] - p["down_total"],
+                           "up_total": tot["up"], "down_total": tot["down"]})
+        prev = layers
+        metrics: dict[str, Any] = {
+            "epoch": epoch, "lr": lr, "train_loss": loss,
+            "val_acc": trainer.evaluate(data.val), "test_acc": trainer.evaluate(data.test),
+            "pulses": sum(x["up"] + x["down"] for x in layers),
+            "pulses_total": sum(x["up_total"] + x["down_total"] for x in layers),
+            "layers": layers, "wall_s": wall,
+        }
+        if isinstance(trainer.optimizer, MixedPrecisionSGD):
+            metrics["digital_updates_total"] = trainer.optimizer.digital_updates
+        trainer.history.append(metrics)
+        if store is not None and ckpt is not None:
+            _atomic_save(trainer.state(), ckpt)
+            store.put_epoch(key, epoch, metrics)
+        if on_epoch is not None:
+            on_epoch(metrics)
+    if store is not None:
+        store.put_run(key, cfg.model_dump(mode="json"), "done")
+    return TrainResult(key, cfg.model_dump(mode="json"), trainer.history, sp)
