@@ -18,7 +18,6 @@ Both return the number of up and down pulses applied.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -111,117 +110,25 @@ def _torch_counts(w: torch.Tensor, counts: torch.Tensor, dt: DeviceTensors,
 
 # ----------------------------------------------------------------------------- numba path
 
-_NUMBA: dict[str, Any] = {}
+def _numba_kernels() -> Any:
+    from pulsetrain.crossbar import _numba_kernels as kernels
+
+    return kernels
 
 
-def _numba_kernels() -> dict[str, Any]:  # pragma: no cover - compiled code is exercised,
-    if _NUMBA:                            # coverage just cannot see inside it
-        return _NUMBA
-    assert numba is not None
-    njit, prange = numba.njit, numba.prange
-    mask = np.uint64(0xFFFFFFFF)
+def warmup() -> None:
+    """Compile (or load from cache) the numba kernels now rather than on first use."""
+    if not HAVE_NUMBA:
+        return
+    from pulsetrain.devices.lut import LutDevice
 
-    @njit(inline="always")
-    def mix32(x):  # type: ignore[no-untyped-def]
-        x = x ^ (x >> np.uint64(16))
-        x = (x * np.uint64(0x7FEB352D)) & mask
-        x = x ^ (x >> np.uint64(15))
-        x = (x * np.uint64(0x846CA68B)) & mask
-        return x ^ (x >> np.uint64(16))
-
-    @njit(inline="always")
-    def gauss(seed, index, ordinal):  # type: ignore[no-untyped-def]
-        a = mix32(((np.uint64(seed) & mask) * np.uint64(0x9E3779B1) + np.uint64(index)) & mask)
-        h1 = mix32((a + np.uint64(2 * ordinal) * np.uint64(0x85EBCA77)) & mask)
-        h2 = mix32((a + np.uint64(2 * ordinal + 1) * np.uint64(0x85EBCA77)) & mask)
-        u1 = (np.float64(h1) + 0.5) / 4294967296.0
-        u2 = (np.float64(h2) + 0.5) / 4294967296.0
-        return math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2)
-
-    @njit(inline="always")
-    def popcount(v):  # type: ignore[no-untyped-def]
-        c = 0
-        while v:
-            v &= v - 1
-            c += 1
-        return c
-
-    @njit(inline="always")
-    def pulses(wij, n, direction, lut_up, lut_down, gu, gd, lo, hi, c2c,  # type: ignore[no-untyped-def]
-               seed, index, ordinal):
-        m = lut_up.shape[0]
-        for _ in range(n):
-            pos = (wij - lo) / (hi - lo)
-            pos = min(max(pos, 0.0), 1.0) * (m - 1)
-            k = min(math.floor(pos), m - 2)
-            t = pos - k
-            if direction > 0:
-                step = gu * (lut_up[k] * (1.0 - t) + lut_up[k + 1] * t)
-            else:
-                step = gd * (lut_down[k] * (1.0 - t) + lut_down[k + 1] * t)
-            if c2c > 0.0:
-                step *= 1.0 + c2c * gauss(seed, index, ordinal)
-            ordinal += 1
-            wij = min(max(wij + direction * step, lo), hi)
-        return wij, ordinal
-
-    @njit(parallel=True, cache=True)
-    def trains(w, x_bits, x_sign, d_bits, d_sign,  # type: ignore[no-untyped-def]
-               lut_up, lut_down, gain_up, gain_down, w_min, w_max, c2c, seed, n_up, n_down):
-        out_n, in_n = w.shape
-        batch = x_bits.shape[0]
-        for i in prange(out_n):
-            ordv = np.zeros(in_n, np.int64)
-            cu = 0
-            cd = 0
-            for b in range(batch):
-                db = d_bits[b, i]
-                if db == 0:
-                    continue
-                ds = d_sign[b, i]
-                for j in range(in_n):
-                    c = x_bits[b, j] & db
-                    if c == 0:
-                        continue
-                    n = popcount(c)
-                    direction = -ds * x_sign[b, j]
-                    if direction > 0:
-                        cu += n
-                    else:
-                        cd += n
-                    wij, ordv[j] = pulses(np.float64(w[i, j]), n, direction, lut_up, lut_down,
-                                          gain_up[i, j], gain_down[i, j], w_min[i, j],
-                                          w_max[i, j], c2c, seed, i * in_n + j, ordv[j])
-                    w[i, j] = wij
-            n_up[i] = cu
-            n_down[i] = cd
-
-    @njit(parallel=True, cache=True)
-    def counts(w, cnt, lut_up, lut_down,  # type: ignore[no-untyped-def]
-               gain_up, gain_down, w_min, w_max, c2c, seed, n_up, n_down):
-        out_n, in_n = w.shape
-        for i in prange(out_n):
-            cu = 0
-            cd = 0
-            for j in range(in_n):
-                n = cnt[i, j]
-                if n == 0:
-                    continue
-                direction = 1 if n > 0 else -1
-                n = abs(n)
-                if direction > 0:
-                    cu += n
-                else:
-                    cd += n
-                wij, _ = pulses(np.float64(w[i, j]), n, direction, lut_up, lut_down,
-                                gain_up[i, j], gain_down[i, j], w_min[i, j], w_max[i, j],
-                                c2c, seed, i * in_n + j, 0)
-                w[i, j] = wij
-            n_up[i] = cu
-            n_down[i] = cd
-
-    _NUMBA.update(trains=trains, counts=counts)
-    return _NUMBA
+    dev = LutDevice("warmup", np.array([0.1, 0.1]), np.array([0.1, 0.1]))
+    dt = DeviceTensors.draw(dev, (2, 2), torch.Generator().manual_seed(0))
+    w = torch.zeros(2, 2)
+    bits = torch.ones(1, 2, dtype=torch.int64)
+    sign = torch.ones(1, 2, dtype=torch.int8)
+    apply_trains(w, bits, sign, bits, sign, dt, 0, "numba")
+    apply_counts(w, torch.ones(2, 2, dtype=torch.int64), dt, 0, "numba")
 
 
 def _np(t: torch.Tensor) -> np.ndarray:
@@ -258,7 +165,7 @@ def apply_trains(w: torch.Tensor, x_bits: torch.Tensor, x_sign: torch.Tensor,
     k = _numba_kernels()
     n_up = np.zeros(w.shape[0], np.int64)
     n_down = np.zeros(w.shape[0], np.int64)
-    k["trains"](_np(w), _np(x_bits), _np(x_sign), _np(d_bits), _np(d_sign), _np(dt.lut_up),
+    k.trains(_np(w), _np(x_bits), _np(x_sign), _np(d_bits), _np(d_sign), _np(dt.lut_up),
                 _np(dt.lut_down), _np(dt.gain_up), _np(dt.gain_down), _np(dt.w_min),
                 _np(dt.w_max), float(dt.c2c), int(seed) & 0xFFFFFFFF, n_up, n_down)
     return int(n_up.sum()), int(n_down.sum())
@@ -272,7 +179,7 @@ def apply_counts(w: torch.Tensor, counts: torch.Tensor, dt: DeviceTensors, seed:
     k = _numba_kernels()
     n_up = np.zeros(w.shape[0], np.int64)
     n_down = np.zeros(w.shape[0], np.int64)
-    k["counts"](_np(w), _np(counts.to(torch.int64).contiguous()), _np(dt.lut_up),
+    k.counts(_np(w), _np(counts.to(torch.int64).contiguous()), _np(dt.lut_up),
                 _np(dt.lut_down), _np(dt.gain_up), _np(dt.gain_down), _np(dt.w_min),
                 _np(dt.w_max), float(dt.c2c), int(seed) & 0xFFFFFFFF, n_up, n_down)
     return int(n_up.sum()), int(n_down.sum())

@@ -55,14 +55,26 @@ class AnalogTile:
         self.dt = DeviceTensors.draw(device, self.shape, generator, torch_device)
         self.w = torch.zeros(self.shape, dtype=torch.float32, device=torch_device)
         self.ref = torch.zeros_like(self.w)
+        self._has_ref = False
         self.pulses = PulseCounts()
         self.backend = backend
 
     # -- state --------------------------------------------------------------------------
     @property
     def weight(self) -> torch.Tensor:
-        """Effective weight ``w_device − w_ref`` (a new tensor)."""
-        return self.w - self.ref
+        """Effective weight ``w_device − w_ref`` (the state itself when no reference is set;
+        treat it as read-only)."""
+        return self.w - self.ref if self.has_reference else self.w
+
+    @property
+    def has_reference(self) -> bool:
+        """Whether any device has a non-zero reference."""
+        return bool(self._has_ref)
+
+    def set_reference(self, ref: torch.Tensor) -> None:
+        """Set the reference of every device (weight units); the devices are not touched."""
+        self.ref.copy_(ref)
+        self._has_ref = bool(self.ref.any())
 
     def set_weight(self, weight: torch.Tensor) -> None:
         """Program the effective weight directly (initialisation; not counted as pulses),
@@ -79,8 +91,8 @@ class AnalogTile:
 
     def load_state_dict(self, state: dict[str, torch.Tensor | int]) -> None:
         """Inverse of :meth:`state_dict`."""
-        for name in ("w", "ref"):
-            getattr(self, name).copy_(state[name])  # type: ignore[arg-type]
+        self.w.copy_(state["w"])  # type: ignore[arg-type]
+        self.set_reference(state["ref"])  # type: ignore[arg-type]
         for name in ("gain_up", "gain_down", "w_min", "w_max"):
             getattr(self.dt, name).copy_(state[name])  # type: ignore[arg-type]
         self.pulses = PulseCounts(int(state["pulses_up"]), int(state["pulses_down"]))

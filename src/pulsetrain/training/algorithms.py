@@ -209,7 +209,7 @@ def shift_to_symmetry_point(model: nn.Module, mode: str = "per-device",
             pulses += est.pulses
         else:
             ref = torch.full_like(tile.w, symmetry_point_analytic(tile.device))
-        tile.ref.copy_(ref + offset)
+        tile.set_reference(ref + offset)
         tile.set_weight(weight)
         sps.append(tile.ref.flatten())
         errors.append((tile.ref - est.value).abs().flatten())

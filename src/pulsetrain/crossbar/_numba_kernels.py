@@ -1,0 +1,114 @@
+"""numba kernels behind :mod:`pulsetrain.crossbar.kernels` (imported only when numba is).
+
+Module-level functions so numba can cache the compiled code on disk.
+"""
+# mypy: ignore-errors
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+MASK = np.uint64(0xFFFFFFFF)
+
+@njit(inline="always", cache=True)
+def mix32(x):
+    x = x ^ (x >> np.uint64(16))
+    x = (x * np.uint64(0x7FEB352D)) & MASK
+    x = x ^ (x >> np.uint64(15))
+    x = (x * np.uint64(0x846CA68B)) & MASK
+    return x ^ (x >> np.uint64(16))
+
+@njit(inline="always", cache=True)
+def gauss(seed, index, ordinal):
+    a = mix32(((np.uint64(seed) & MASK) * np.uint64(0x9E3779B1) + np.uint64(index)) & MASK)
+    h1 = mix32((a + np.uint64(2 * ordinal) * np.uint64(0x85EBCA77)) & MASK)
+    h2 = mix32((a + np.uint64(2 * ordinal + 1) * np.uint64(0x85EBCA77)) & MASK)
+    u1 = (np.float64(h1) + 0.5) / 4294967296.0
+    u2 = (np.float64(h2) + 0.5) / 4294967296.0
+    return math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2)
+
+@njit(inline="always", cache=True)
+def popcount(v):
+    c = 0
+    while v:
+        v &= v - 1
+        c += 1
+    return c
+
+@njit(inline="always", cache=True)
+def pulses(wij, n, direction, lut_up, lut_down, gu, gd, lo, hi, c2c,
+           seed, index, ordinal):
+    m = lut_up.shape[0]
+    for _ in range(n):
+        pos = (wij - lo) / (hi - lo)
+        pos = min(max(pos, 0.0), 1.0) * (m - 1)
+        k = min(math.floor(pos), m - 2)
+        t = pos - k
+        if direction > 0:
+            step = gu * (lut_up[k] * (1.0 - t) + lut_up[k + 1] * t)
+        else:
+            step = gd * (lut_down[k] * (1.0 - t) + lut_down[k + 1] * t)
+        if c2c > 0.0:
+            step *= 1.0 + c2c * gauss(seed, index, ordinal)
+        ordinal += 1
+        wij = min(max(wij + direction * step, lo), hi)
+    return wij, ordinal
+
+@njit(parallel=True, cache=True)
+def trains(w, x_bits, x_sign, d_bits, d_sign,
+           lut_up, lut_down, gain_up, gain_down, w_min, w_max, c2c, seed, n_up, n_down):
+    out_n, in_n = w.shape
+    batch = x_bits.shape[0]
+    for i in prange(out_n):
+        ordv = np.zeros(in_n, np.int64)
+        cu = 0
+        cd = 0
+        for b in range(batch):
+            db = d_bits[b, i]
+            if db == 0:
+                continue
+            ds = d_sign[b, i]
+            for j in range(in_n):
+                c = x_bits[b, j] & db
+                if c == 0:
+                    continue
+                n = popcount(c)
+                direction = -ds * x_sign[b, j]
+                if direction > 0:
+                    cu += n
+                else:
+                    cd += n
+                wij, ordv[j] = pulses(np.float64(w[i, j]), n, direction, lut_up, lut_down,
+                                      gain_up[i, j], gain_down[i, j], w_min[i, j],
+                                      w_max[i, j], c2c, seed, i * in_n + j, ordv[j])
+                w[i, j] = wij
+        n_up[i] = cu
+        n_down[i] = cd
+
+@njit(parallel=True, cache=True)
+def counts(w, cnt, lut_up, lut_down,
+           gain_up, gain_down, w_min, w_max, c2c, seed, n_up, n_down):
+    out_n, in_n = w.shape
+    for i in prange(out_n):
+        cu = 0
+        cd = 0
+        for j in range(in_n):
+            n = cnt[i, j]
+            if n == 0:
+                continue
+            direction = 1 if n > 0 else -1
+            n = abs(n)
+            if direction > 0:
+                cu += n
+            else:
+                cd += n
+            wij, _ = pulses(np.float64(w[i, j]), n, direction, lut_up, lut_down,
+                            gain_up[i, j], gain_down[i, j], w_min[i, j], w_max[i, j],
+                            c2c, seed, i * in_n + j, 0)
+            w[i, j] = wij
+        n_up[i] = cu
+        n_down[i] = cd
+
