@@ -62,3 +62,37 @@ def test_list_and_show() -> None:
     result = runner.invoke(app, ["device", "show", "ID161ZR15000-200us", "--json"])
     assert result.exit_code == 0
     assert json.loads(result.stdout)["pulse_width_s"] == 2e-4
+
+
+def test_train_json_and_resume(tmp_path: Path) -> None:
+    cfg = tmp_path / "run.yaml"
+    cfg.write_text("algorithm: mixed-precision\nhidden: [16]\nval_size: 500\n"
+                   "test_subset: 500\nbatch_size: 32\n")
+    args = ["train", "--config", str(cfg), "--train-subset", "256", "--epochs", "2",
+            "--out", str(tmp_path / "o"), "--json"]
+    result = runner.invoke(app, args)
+    if result.exit_code == 2 and "MNIST not found" in result.stderr:
+        import pytest
+
+        pytest.skip("MNIST files not installed")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert [m["epoch"] for m in data["epochs"]] == [1, 2]
+    assert data["config"]["hidden"] == [16] and data["config"]["train_subset"] == 256
+    assert (tmp_path / "o" / "results.sqlite").is_file()
+    assert (tmp_path / "o" / "checkpoints" / f"{data['key']}.pt").is_file()
+    # resuming a finished run trains nothing more and reports the same numbers
+    again = json.loads(runner.invoke(app, [*args, "--resume"]).stdout)
+    assert again["epochs"] == data["epochs"]
+
+
+def test_train_bad_input(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["train", "--resume"])
+    assert result.exit_code == 2 and "--resume needs --out" in result.stderr
+    bad = tmp_path / "bad.toml"
+    bad.write_text("epochs = 3\nlearning_rate = 0.1\n")
+    result = runner.invoke(app, ["train", "--config", str(bad)])
+    assert result.exit_code == 2
+    assert "key 'learning_rate': unknown key" in result.stderr and str(bad) in result.stderr
+    result = runner.invoke(app, ["train", "--device", "missing.json"])
+    assert result.exit_code == 2 and "missing.json" in result.stderr
