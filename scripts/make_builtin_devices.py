@@ -48,8 +48,17 @@ def main(data: str) -> None:
                 "command": "python scripts/make_builtin_devices.py ../shared/data/hzo-lbe247",
                 "fit": "pulsetrain.devices.fit_device(n_points=32, repetition=last, "
                        "min_pulses=40, smoothing=GCV)",
+                "amplitudes": "amplitude_up_v/amplitude_down_v: mean pulse amplitude of the "
+                              "measured potentiation/depression branch inside the cutoff "
+                              "window",
+                "area_m2": "ASSUMED 1e-10 m² (100 µm²): the measurement files do not state "
+                           "the device area; DOMAIN.md's energy anchor is for devices under "
+                           "100 µm². Override it in a device file.",
+                "thickness_m": "5e-9 m: HZO superlattice thickness used by the thesis's "
+                               "Schottky model (DOMAIN.md §5)",
             }
-            save_device(replace(fit.device, name=name, provenance=provenance),
+            save_device(replace(fit.device, name=name, provenance=provenance, area_m2=1e-10,
+                                thickness_m=5e-9),
                         OUT / f"{name}.json")
             print(f"wrote {OUT / (name + '.json')}")
 

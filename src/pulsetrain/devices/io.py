@@ -51,6 +51,8 @@ class DeviceFileModel(BaseModel):
         default_factory=lambda: _VariationModel(step_gain_std=0.0, bound_std=0.0, up_down_std=0.0))
     c2c_noise: float = Field(0.0, ge=0)
     c2c_noise_estimate: float | None = None
+    area_m2: float | None = Field(None, gt=0)
+    thickness_m: float | None = Field(None, gt=0)
     device_id: str | None = None
     run: str | None = None
     metrics: dict[str, Any] = Field(default_factory=dict)
@@ -89,6 +91,8 @@ def device_to_dict(device: LutDevice) -> dict[str, Any]:
         },
         "c2c_noise": device.c2c_noise,
         "c2c_noise_estimate": device.c2c_noise_estimate,
+        "area_m2": device.area_m2,
+        "thickness_m": device.thickness_m,
         "metrics": device.metrics,
         "provenance": device.provenance,
     }
@@ -125,7 +129,8 @@ def device_from_dict(data: dict[str, Any], source: str | Path = "<dict>") -> Lut
         pulse_width_s=model.pulse_width_s, amplitude_up_v=model.amplitude_up_v,
         amplitude_down_v=model.amplitude_down_v,
         variation=Variation(**model.variation.model_dump()), c2c_noise=model.c2c_noise,
-        c2c_noise_estimate=model.c2c_noise_estimate, device_id=model.device_id, run=model.run,
+        c2c_noise_estimate=model.c2c_noise_estimate, area_m2=model.area_m2,
+        thickness_m=model.thickness_m, device_id=model.device_id, run=model.run,
         metrics=model.metrics, provenance=model.provenance,
     )
 

@@ -66,6 +66,8 @@ class LutDevice:
         Relative cycle-to-cycle step noise used in simulation (default 0).
     c2c_noise_estimate
         The relative step noise estimated from the fit residuals.
+    area_m2, thickness_m
+        Device area (m²) and ferroelectric film thickness (m), for energy models.
     device_id, run
         Where the model came from.
     metrics
@@ -86,6 +88,8 @@ class LutDevice:
     variation: Variation = field(default_factory=Variation)
     c2c_noise: float = 0.0
     c2c_noise_estimate: float | None = None
+    area_m2: float | None = None
+    thickness_m: float | None = None
     device_id: str | None = None
     run: str | None = None
     metrics: dict[str, Any] = field(default_factory=dict)

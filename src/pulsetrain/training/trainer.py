@@ -195,6 +195,10 @@ def train(cfg: TrainConfig, out: str | Path | None = None, resume: bool = False,
         if resume and ckpt.is_file():
             trainer.load_state(torch.load(ckpt, weights_only=False))
         store.put_run(key, cfg.model_dump(mode="json"), "running")
+        # an interruption between the checkpoint and the store write loses no epoch: the
+        # checkpoint's history is the reference, written back on resume
+        for done in trainer.history:
+            store.put_epoch(key, done["epoch"], done)
     sp = asdict(trainer.sp_report) if trainer.sp_report else None
     prev = trainer.history[-1]["layers"] if trainer.history else [
         {"up_total": 0, "down_total": 0} for _ in analog_layers(trainer.model)]
