@@ -1,11 +1,8 @@
 #!/usr/bin/env bash
-# The main job: set up, then fit the built-in device family from the measured data
-# and write its report (device files, metrics.csv, figures, report.md).
-#   scripts/main.sh [DATA_DIR] [OUT_DIR]
+# The main job: set up, then run the reproducible energy–convergence study (quick version)
+# on the built-in ID161ZR15000 device family and write its report.
+#   scripts/main.sh [--full] [--out DIR] [--workers N]    (options go to `pulsetrain reproduce`)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-DATA=${1:-../shared/data/hzo-lbe247}
-OUT=${2:-results/device-fit}
 scripts/setup-env.sh
-.venv/bin/pulsetrain device fit "$DATA" --device ID161ZR15000 --out "$OUT"
-echo "report: $OUT/report.md"
+exec .venv/bin/pulsetrain reproduce "$@"

@@ -30,6 +30,9 @@ app = typer.Typer(
 device_app = typer.Typer(help="Measured devices: scan folders, fit device models, list "
                          "built-ins.", no_args_is_help=True)
 app.add_typer(device_app, name="device")
+study_app = typer.Typer(help="Energy–convergence studies: run a grid of trainings, report.",
+                        no_args_is_help=True)
+app.add_typer(study_app, name="study")
 
 out = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
@@ -250,6 +253,91 @@ def train_cmd(
                   f"test accuracy {f['test_acc']:.4f} after {f['epoch']} epochs, "
                   f"{f['pulses_total']:,} pulses" + (f"; results in {out_dir}" if out_dir
                                                       else ""))
+
+
+def _run_and_report(cfg: Any, out_dir: Path) -> None:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from pulsetrain.report.study_report import write_study_report
+    from pulsetrain.study import run_study
+
+    n = len(cfg.runs())
+    err.print(f"{cfg.name}: {n} runs ({len(cfg.device_names())} devices × "
+              f"{len(cfg.algorithms)} algorithms × {len(cfg.seeds)} seeds, {cfg.epochs} epochs)"
+              f" → {out_dir}", highlight=False)
+    with Progress("[progress.description]{task.description}", BarColumn(),
+                  MofNCompleteColumn(), TimeElapsedColumn(), console=err) as bar:
+        task = bar.add_task("runs", total=n)
+
+        def on_done(item: dict[str, Any], k: int, total: int) -> None:
+            bar.update(task, completed=k)
+            if not item.get("skipped"):
+                bar.console.print(f"  {item['algorithm']:16s} {item['device']:22s} seed "
+                                  f"{item['seed']}: test {100 * item['test_acc']:.1f} %",
+                                  highlight=False)
+
+        run_study(cfg, out_dir, on_done=on_done)
+    report = write_study_report(out_dir)
+    out.print(f"report: {report.html} (and {report.markdown.name}, summary.csv, figures/)")
+
+
+@study_app.command("run")
+def study_run(
+    config: Annotated[Path, typer.Argument(help="Study config (YAML or TOML).")],
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Study folder (store, "
+                                          "checkpoints, report).")] = Path("results/study"),
+    workers: Annotated[int | None, typer.Option("--workers", min=1, help="Parallel runs "
+                                                "(processes); overrides the config.")] = None,
+) -> None:
+    """Run every (device × algorithm × seed) of CONFIG, resuming what is unfinished, then
+    write the report."""
+    from pulsetrain.study import StudyConfig
+
+    try:
+        cfg = load_config_file(config, StudyConfig)
+        if workers is not None:
+            cfg = cfg.model_copy(update={"workers": workers})
+        assert isinstance(cfg, StudyConfig)
+        cfg.device_names()  # validate devices before starting
+        _run_and_report(cfg, out_dir)
+    except PulsetrainError as exc:
+        _fail(exc)
+
+
+@study_app.command("report")
+def study_report(
+    folder: Annotated[Path, typer.Argument(help="Study folder written by `study run`.")],
+) -> None:
+    """(Re)write report.html, report.md, summary.csv and figures of a study folder."""
+    from pulsetrain.report.study_report import write_study_report
+
+    if not (folder / "study.json").is_file():
+        _fail(PulsetrainError(f"{folder}: not a study folder (no study.json)"))
+    try:
+        report = write_study_report(folder)
+    except PulsetrainError as exc:
+        _fail(exc)
+    out.print(f"report: {report.html}")
+
+
+@app.command("reproduce")
+def reproduce(
+    quick: Annotated[bool, typer.Option("--quick/--full", help="--quick: reduced data and "
+                                        "epochs (minutes on 2 cores); --full: the thesis "
+                                        "setup (25 epochs, full MNIST).")] = True,
+    out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="Default "
+                                                 "results/reproduce-quick or -full.")] = None,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Parallel runs.")] = 1,
+) -> None:
+    """The paper's energy–convergence study on the built-in ID161ZR15000 family:
+    every pulse width × {sgd, mixed-precision, sp-shift}; ends with the report's path."""
+    from pulsetrain.study import reproduce_config
+
+    cfg = reproduce_config(quick).model_copy(update={"workers": workers})
+    try:
+        _run_and_report(cfg, out_dir or Path(f"results/{cfg.name}"))
+    except PulsetrainError as exc:
+        _fail(exc)
 
 
 def main() -> None:

@@ -1,0 +1,157 @@
+"""``report.md`` + self-contained ``report.html`` + figures + ``summary.csv`` of a study."""
+
+from __future__ import annotations
+
+import base64
+import html
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from pulsetrain.measurements.sweep import format_seconds
+from pulsetrain.report import study_figures as sf
+from pulsetrain.study.analysis import load_study, summarise_runs, summarise_study
+
+
+@dataclass
+class StudyReport:
+    """Files written by :func:`write_study_report`."""
+
+    markdown: Path
+    html: Path
+    summary_csv: Path
+    runs_csv: Path
+    figures: list[Path] = field(default_factory=list)
+
+
+def _fmt(x: object, kind: str = "g") -> str:
+    if x is None or (isinstance(x, float) and pd.isna(x)):
+        return "–"
+    if kind == "pct":
+        return f"{100 * float(x):.1f}"  # type: ignore[arg-type]
+    if kind == "e":
+        return f"{float(x):.3g}"  # type: ignore[arg-type]
+    return f"{x:.3g}" if isinstance(x, float) else str(x)
+
+
+def _table(summary: pd.DataFrame) -> list[str]:
+    lines = ["| algorithm | device | pulse width | test acc (%) | epochs to target | "
+             "epochs to 99 % final | pulses | energy (J) | energy to target (J) | seeds |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for _, r in summary.iterrows():
+        acc = _fmt(r.final_test_acc_mean, "pct")
+        if r.seeds > 1:
+            acc += f" ± {_fmt(r.final_test_acc_std, 'pct')}"
+        lines.append(
+            f"| {r.algorithm} | {r.device} | {format_seconds(r.pulse_width_s or 0)} | {acc} | "
+            f"{_fmt(r.epochs_to_target_mean)} | {_fmt(r.epochs_to_99pct_final_mean)} | "
+            f"{_fmt(r.total_pulses_mean, 'e')} | {_fmt(r.total_energy_j_mean, 'e')} | "
+            f"{_fmt(r.energy_to_target_j_mean, 'e')} | {int(r.seeds)} |")
+    return lines
+
+
+def write_study_report(directory: str | Path) -> StudyReport:
+    """Analyse the runs in ``directory`` and write the report files there."""
+    directory = Path(directory)
+    cfg, store = load_study(directory)
+    runs = summarise_runs(store, cfg)
+    summary = summarise_study(runs)
+    devices = cfg.device_names()
+    fig_dir = directory / "figures"
+    figures: list[Path] = []
+    curves: dict[tuple[str, str], list[dict[str, object]]] = {}
+    checkpoints: dict[tuple[str, str], Path] = {}
+    for run in cfg.runs():
+        if run.seed != cfg.seeds[0] or store.run_status(run.key()) is None:
+            continue
+        curves[(run.algorithm, run.device)] = store.epochs(run.key())
+        ck = directory / "checkpoints" / f"{run.key()}.pt"
+        if ck.is_file():
+            checkpoints[(run.algorithm, run.device)] = ck
+    figures += sf.save(sf.device_panel(devices), fig_dir, "devices")
+    figures += sf.save(sf.accuracy_curves(curves, devices), fig_dir, "accuracy")
+    if not runs.empty:
+        figures += sf.save(sf.energy_per_pulse(runs), fig_dir, "energy-per-pulse")
+        figures += sf.save(sf.energy_tradeoff(summary), fig_dir, "energy-tradeoff")
+        figures += sf.save(sf.energy_accuracy_scatter(runs), fig_dir, "energy-vs-accuracy")
+    figures += sf.save(sf.weight_histograms(checkpoints, devices), fig_dir, "weights")
+    runs_csv, summary_csv = directory / "runs.csv", directory / "summary.csv"
+    runs.to_csv(runs_csv, index=False)
+    summary.to_csv(summary_csv, index=False)
+    n_total = len(cfg.runs())
+    intro = [
+        f"# {cfg.name}: accuracy, convergence and energy",
+        "",
+        f"{len(runs)} of {n_total} runs finished. Devices: {', '.join(devices)}. "
+        f"{cfg.epochs} epochs, batch {cfg.batch_size}, seeds {cfg.seeds}, target validation "
+        f"accuracy {100 * cfg.target_accuracy:.0f} %. Energy model: {cfg.energy_model}"
+        + (" (an upper bound: Schottky emission through the full area for the whole pulse)"
+           if cfg.energy_model == "schottky" else "") + ".",
+        "",
+    ]
+    if cfg.train_subset:
+        intro += [f"Quick study: {cfg.train_subset} training images, {cfg.val_size} validation,"
+                  f" {cfg.test_subset or 10000} test.", ""]
+    sections = [
+        ("Devices", "devices", "Response curves (solid up, dashed down) and metrics vs pulse "
+         "width."),
+        ("Accuracy per epoch", "accuracy", "One panel per algorithm, one line per device."),
+        ("Energy per pulse", "energy-per-pulse", "Energy of one programming pulse."),
+        ("Energy and convergence vs pulse width", "energy-tradeoff",
+         "Total training energy, energy to reach the target and epochs to reach it "
+         "(mean ± std over seeds; runs that never reach the target are left out)."),
+        ("Energy vs accuracy", "energy-vs-accuracy", "Each run; dashed: Pareto front."),
+        ("Weights after training", "weights", "Device states of the last layer without and "
+         "with SP shifting; without it the weights collect at the device's SP."),
+    ]
+    md = [*intro, "## Summary", "", *_table(summary), ""]
+    for title, stem, caption in sections:
+        if (fig_dir / f"{stem}.png").is_file():
+            md += [f"## {title}", "", caption, "", f"![{title}](figures/{stem}.png)", ""]
+    md_path = directory / "report.md"
+    md_path.write_text("\n".join(md) + "\n", encoding="utf-8")
+    html_path = directory / "report.html"
+    html_path.write_text(_html(md, fig_dir), encoding="utf-8")
+    return StudyReport(md_path, html_path, summary_csv, runs_csv, figures)
+
+
+def _html(md: list[str], fig_dir: Path) -> str:
+    """A small Markdown subset → self-contained HTML (figures inlined as base64)."""
+    body: list[str] = []
+    table: list[str] = []
+
+    def flush_table() -> None:
+        if not table:
+            return
+        rows = [[c.strip() for c in line.strip("|").split("|")] for line in table]
+        out = ["<table>", "<tr>" + "".join(f"<th>{html.escape(c)}</th>" for c in rows[0])
+               + "</tr>"]
+        out += ["<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>"
+                for r in rows[2:]]
+        body.extend([*out, "</table>"])
+        table.clear()
+
+    for line in md:
+        if line.startswith("|"):
+            table.append(line)
+            continue
+        flush_table()
+        if line.startswith("# "):
+            body.append(f"<h1>{html.escape(line[2:])}</h1>")
+        elif line.startswith("## "):
+            body.append(f"<h2>{html.escape(line[3:])}</h2>")
+        elif line.startswith("!["):
+            alt = line[2:line.index("]")]
+            name = line[line.index("(") + 1:-1].split("/")[-1]
+            data = base64.b64encode((fig_dir / name).read_bytes()).decode()
+            body.append(f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">')
+        elif line:
+            body.append(f"<p>{html.escape(line)}</p>")
+    flush_table()
+    style = ("body{font-family:sans-serif;max-width:1200px;margin:auto;padding:1em}"
+             "table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;"
+             "padding:3px 6px}img{max-width:100%}")
+    return ("<!doctype html><html><head><meta charset='utf-8'><title>pulsetrain report"
+            f"</title><style>{style}</style></head><body>" + "\n".join(body)
+            + "</body></html>\n")

@@ -1,0 +1,8 @@
+"""Energy–convergence studies: many training runs, stored, analysed, reported."""
+
+from pulsetrain.study.analysis import summarise_runs, summarise_study
+from pulsetrain.study.config import AlgorithmSpec, StudyConfig, reproduce_config
+from pulsetrain.study.runner import run_study
+
+__all__ = ["AlgorithmSpec", "StudyConfig", "reproduce_config", "run_study", "summarise_runs",
+           "summarise_study"]

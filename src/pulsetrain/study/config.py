@@ -1,0 +1,119 @@
+"""Study configuration (pydantic), loadable from YAML/TOML; expands into training runs."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from pulsetrain.devices.builtin import FAMILY, builtin_family, resolve_device
+from pulsetrain.errors import InputError
+from pulsetrain.training.config import Algorithm, TrainConfig
+
+
+class AlgorithmSpec(BaseModel):
+    """One training algorithm of a study and its learning rate (default per algorithm)."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: Algorithm
+    lr: float | None = Field(None, gt=0)
+
+
+class StudyConfig(BaseModel):
+    """A grid of training runs: devices × algorithms × seeds.
+
+    Devices are ``devices`` (built-in names or device files) or, when that is empty,
+    the members of the built-in ``family`` whose pulse width is in ``pulse_widths_s``
+    (all when that is empty).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = "study"
+    family: str = FAMILY
+    pulse_widths_s: list[float] = Field(default_factory=list)
+    devices: list[str] = Field(default_factory=list)
+    algorithms: list[AlgorithmSpec] = Field(default_factory=lambda: [
+        AlgorithmSpec(name="sgd"), AlgorithmSpec(name="mixed-precision"),
+        AlgorithmSpec(name="sp-shift")])
+    seeds: list[int] = Field(default_factory=lambda: [0])
+    epochs: int = Field(25, ge=1)
+    batch_size: int = Field(64, ge=1)
+    hidden: list[int] = Field(default_factory=lambda: [256, 128])
+    train_subset: int | None = Field(None, ge=1)
+    val_size: int = Field(12_000, ge=1)
+    test_subset: int | None = Field(None, ge=1)
+    lr_step_epochs: int = Field(10, ge=1)
+    target_accuracy: float = Field(0.95, gt=0, le=1)
+    energy_model: Literal["schottky", "capacitive"] = "schottky"
+    digital_energy_per_op_j: float | None = Field(None, ge=0)
+    workers: int = Field(1, ge=1)
+
+    @model_validator(mode="after")
+    def _check(self) -> StudyConfig:
+        for k, pw in enumerate(self.pulse_widths_s):
+            if not pw > 0:
+                raise ValueError(f"pulse_widths_s[{k}] must be > 0 seconds, got {pw}")
+        if any(s < 0 for s in self.seeds):
+            raise ValueError("seeds must be >= 0")
+        if not self.algorithms:
+            raise ValueError("algorithms must not be empty")
+        return self
+
+    def device_names(self) -> list[str]:
+        """The devices of the study (validated: each must resolve).
+
+        Raises
+        ------
+        UnknownDeviceError, DataFormatError
+            Naming the missing or invalid device file.
+        InputError
+            If a requested pulse width has no device in the family.
+        """
+        if self.devices:
+            for name in self.devices:
+                resolve_device(name)
+            return list(self.devices)
+        members = builtin_family(self.family)
+        if not members:
+            raise InputError(f"no built-in devices in family {self.family!r}")
+        if not self.pulse_widths_s:
+            return [d.name for d in members]
+        chosen = []
+        for pw in self.pulse_widths_s:
+            hits = [d.name for d in members
+                    if d.pulse_width_s and abs(d.pulse_width_s - pw) / pw < 1e-6]
+            if not hits:
+                have = sorted({d.pulse_width_s for d in members if d.pulse_width_s})
+                raise InputError(f"pulse_widths_s: no {self.family} device at {pw:g} s "
+                                 f"(have {', '.join(f'{h:g}' for h in have)})")
+            chosen += hits
+        return chosen
+
+    def runs(self) -> list[TrainConfig]:
+        """Every training run of the study."""
+        out = []
+        for algo in self.algorithms:
+            devices = self.device_names() if algo.name != "float" else self.device_names()[:1]
+            for device in devices:
+                for seed in self.seeds:
+                    out.append(TrainConfig(
+                        device=device, algorithm=algo.name, lr=algo.lr, epochs=self.epochs,
+                        batch_size=self.batch_size, hidden=self.hidden, seed=seed,
+                        train_subset=self.train_subset, val_size=self.val_size,
+                        test_subset=self.test_subset, lr_step_epochs=self.lr_step_epochs))
+        return out
+
+
+def reproduce_config(quick: bool) -> StudyConfig:
+    """The paper's study on the built-in ID161ZR15000 family.
+
+    ``quick=False``: the thesis setup (all pulse widths × {sgd, mixed-precision, sp-shift}
+    × 25 epochs, full MNIST, target 95 %).  ``quick=True``: the same grid, 6 epochs on
+    24 000 training images with 2000 validation and 2000 test images, target 85 %
+    (StepLR every 3 epochs) — minutes on 2 cores, and the trends already show.
+    """
+    if not quick:
+        return StudyConfig(name="reproduce-full")
+    return StudyConfig(name="reproduce-quick", epochs=6, train_subset=24_000, val_size=2000,
+                       test_subset=2000, target_accuracy=0.85, lr_step_epochs=3)
