@@ -1,0 +1,141 @@
+"""Studies: config errors, interrupted runs resume to the same store, report files."""
+
+from __future__ import annotations
+
+import json
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from pulsetrain.cli import app
+from pulsetrain.errors import InputError
+from pulsetrain.study import StudyConfig, run_study
+from pulsetrain.study.analysis import convergence, pareto_front
+from pulsetrain.training.config import load_config_file
+from pulsetrain.training.data import default_mnist_folder
+
+needs_mnist = pytest.mark.skipif(default_mnist_folder() is None, reason="MNIST not installed")
+
+TINY = """name: tiny
+devices: [ID161ZR15000-20us, ID161ZR15000-200us]
+algorithms: [{name: sgd, lr: 0.1}, {name: mixed-precision}]
+epochs: 3
+hidden: [16]
+train_subset: 768
+val_size: 300
+test_subset: 300
+target_accuracy: 0.3
+"""
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [("epochs: 3\nspeed: fast\n", "key 'speed': unknown key"),
+     ("epochs: many\n", "key 'epochs'"),
+     ("pulse_widths_s: [2.0e-8, -1.0e-6]\n", "pulse_widths_s[1] must be > 0 seconds"),
+     ("devices: [no/such/device.json]\n", "no/such/device.json: device file not found"),
+     ("pulse_widths_s: [3.0e-8]\n", "no ID161ZR15000 device at 3e-08 s")],
+)
+def test_bad_study_config_one_line(tmp_path: Path, text: str, words: str) -> None:
+    cfg = tmp_path / "s.yaml"
+    cfg.write_text(text)
+    result = CliRunner().invoke(app, ["study", "run", str(cfg), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    assert words in result.stderr, result.stderr
+    assert result.stderr.strip().count("\n") == 0 and "Traceback" not in result.stderr
+
+
+def test_expansion_and_helpers(tmp_path: Path) -> None:
+    (tmp_path / "s.yaml").write_text(TINY + "seeds: [0, 1]\n")
+    cfg = load_config_file(tmp_path / "s.yaml", StudyConfig)
+    assert isinstance(cfg, StudyConfig)
+    runs = cfg.runs()
+    assert len(runs) == 2 * 2 * 2 and len({r.key() for r in runs}) == 8
+    assert {r.learning_rate for r in runs if r.algorithm == "mixed-precision"} == {0.5}
+    epochs = [{"epoch": k + 1, "val_acc": v} for k, v in enumerate([0.5, 0.91, 0.96, 0.97])]
+    # 99 % of the final 0.97 is 0.9603: first reached at epoch 4
+    assert convergence(epochs, 0.95) == (3, 4)
+    assert convergence(epochs, 0.99) == (None, 4)
+    import numpy as np
+
+    front = pareto_front(np.array([1.0, 2.0, 3.0, 0.5]), np.array([0.9, 0.95, 0.94, 0.5]))
+    assert front.tolist() == [True, True, False, True]
+    with pytest.raises(InputError):
+        StudyConfig(devices=["nope"]).device_names()
+
+
+def _store_rows(path: Path) -> list[tuple[str, int, dict[str, object]]]:
+    con = sqlite3.connect(path)
+    rows = con.execute("SELECT key, epoch, metrics FROM epochs ORDER BY key, epoch").fetchall()
+    con.close()
+    out = []
+    for key, epoch, blob in rows:
+        m = json.loads(blob)
+        m.pop("wall_s")
+        out.append((key, epoch, m))
+    return out
+
+
+@needs_mnist
+def test_killed_study_resumes_to_the_same_store(tmp_path: Path) -> None:
+    cfg_path = tmp_path / "tiny.yaml"
+    cfg_path.write_text(TINY)
+    cfg = load_config_file(cfg_path, StudyConfig)
+    assert isinstance(cfg, StudyConfig)
+    run_study(cfg, tmp_path / "clean")  # uninterrupted reference, in this process
+
+    cmd = [sys.executable, "-c", "from pulsetrain.cli import main; main()", "study", "run",
+           str(cfg_path), "--out", str(tmp_path / "killed")]
+    rng = random.Random(20261123)
+    kills = 0
+    for _ in range(3):  # kill at random moments (seeded), SIGKILL: no clean-up possible
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(4.0, 12.0))
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            kills += 1
+        proc.wait()
+    final = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert final.returncode == 0, final.stderr
+    assert kills >= 1  # the test did interrupt something
+    clean = _store_rows(tmp_path / "clean" / "results.sqlite")
+    resumed = _store_rows(tmp_path / "killed" / "results.sqlite")
+    assert len(clean) == 4 * 3  # 4 runs × 3 epochs, one row each: no duplicates
+    assert resumed == clean
+    assert (tmp_path / "killed" / "report.html").is_file()
+
+
+@needs_mnist
+def test_report_files(tmp_path: Path) -> None:
+    (tmp_path / "s.yaml").write_text(TINY.replace("epochs: 3", "epochs: 2").replace(
+        "devices: [ID161ZR15000-20us, ID161ZR15000-200us]",
+        "devices: [ID161ZR15000-20ns-b, ID161ZR15000-200us]").replace(
+        "{name: mixed-precision}", "{name: mixed-precision}, {name: sp-shift}"))
+    result = CliRunner().invoke(app, ["study", "run", str(tmp_path / "s.yaml"), "--out",
+                                      str(tmp_path / "o")])
+    assert result.exit_code == 0, result.output
+    out = tmp_path / "o"
+    for stem in ("devices", "accuracy", "energy-per-pulse", "energy-tradeoff",
+                 "energy-vs-accuracy", "weights"):
+        assert (out / "figures" / f"{stem}.png").stat().st_size > 10_000
+        assert (out / "figures" / f"{stem}.svg").is_file()
+    html = (out / "report.html").read_text()
+    assert html.count("data:image/png;base64,") == 6 and "<table>" in html
+    import pandas as pd
+
+    runs = pd.read_csv(out / "runs.csv")
+    assert len(runs) == 6
+    mp = runs[runs.algorithm == "mixed-precision"].sort_values("pulse_width_s")
+    # energy = pulses × energy per pulse, and 200 µs pulses cost far more than 20 ns ones
+    assert (mp.energy_per_pulse_up_j.iloc[1] / mp.energy_per_pulse_up_j.iloc[0]) > 100
+    assert (runs.total_energy_j > 0).all()
+    rerun = CliRunner().invoke(app, ["study", "run", str(tmp_path / "s.yaml"), "--out",
+                                     str(out)])
+    assert rerun.exit_code == 0 and "seed 0: test" not in rerun.stderr  # all done: none re-run
