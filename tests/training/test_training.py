@@ -132,3 +132,26 @@ def test_toml_config(tmp_path: Path) -> None:
     cfg = load_config_file(p)
     assert isinstance(cfg, TrainConfig)
     assert cfg.epochs == 4 and cfg.learning_rate == 0.05
+
+
+def _idx(path: Path, magic: int, dims: list[int], data: bytes) -> None:
+    head = magic.to_bytes(4, "big") + b"".join(d.to_bytes(4, "big") for d in dims)
+    path.write_bytes(head + data)
+
+
+def test_user_idx_folder(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    for stem, n in (("train", 60), ("t10k", 20)):
+        _idx(tmp_path / f"{stem}-images-idx3-ubyte", 2051, [n, 28, 28],
+             rng.integers(0, 256, n * 784, dtype=np.uint8).tobytes())
+        _idx(tmp_path / f"{stem}-labels-idx1-ubyte", 2049, [n],
+             (np.arange(n) % 10).astype(np.uint8).tobytes())
+    data = load_mnist(tmp_path, val_size=10)
+    assert (len(data.train), len(data.val), len(data.test)) == (50, 10, 20)
+    assert float(data.train.x.max()) <= 1.0 and data.test.y.tolist()[:3] == [0, 1, 2]
+    _idx(tmp_path / "t10k-labels-idx1-ubyte", 1234, [20], bytes(20))
+    with pytest.raises(InputError, match="bad IDX magic number 1234"):
+        load_mnist(tmp_path, val_size=10)
+    (tmp_path / "t10k-labels-idx1-ubyte").unlink()
+    with pytest.raises(InputError, match="no t10k-labels-idx1-ubyte"):
+        load_mnist(tmp_path, val_size=10)
