@@ -71,6 +71,16 @@ def test_capacitive_and_table() -> None:
     assert t.energy_per_pulse_j(2e-7, 1.0) == pytest.approx(0.5 * (1e-12 + 1e-10))
     with pytest.raises(InputError, match="no entry covering"):
         t.energy_per_pulse_j(1e-3, 1.0)
+    with pytest.raises(InputError, match="no entry covering -1 V"):  # amplitudes are signed
+        t.energy_per_pulse_j(2e-8, -1.0)
+    # ns widths are told apart (no absolute tolerance), and signs are kept
+    near = EnergyTable((1e-8, 2e-8, 3e-8, 2e-8), (1.0, 1.0, 1.0, -2.0), (1e-12, 5e-12, 9e-12,
+                                                                          7e-12))
+    assert near.energy_per_pulse_j(2e-8, 1.0) == pytest.approx(5e-12)
+    assert near.energy_per_pulse_j(2e-8, -2.0) == pytest.approx(7e-12)
+    t2 = EnergyTable((2e-8, 3e-8), (1.0, 1.0), (1e-12, 9e-12))
+    frac = math.log(2.5 / 2) / math.log(3 / 2)
+    assert t2.energy_per_pulse_j(2.5e-8, 1.0) == pytest.approx(1e-12 + frac * 8e-12)
 
 
 def test_builtin_energy_per_pulse_increases_with_pulse_width() -> None:

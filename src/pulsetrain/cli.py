@@ -298,7 +298,7 @@ def study_run(
         if workers is not None:
             cfg = cfg.model_copy(update={"workers": workers})
         assert isinstance(cfg, StudyConfig)
-        cfg.device_names()  # validate devices before starting
+        cfg.check()  # devices and their energy parameters, before any training
         _run_and_report(cfg, out_dir)
     except PulsetrainError as exc:
         _fail(exc)

@@ -52,3 +52,15 @@ def test_one_sided_device_sp_at_bound() -> None:
     dev = LutDevice("up-wins", 0.05 * np.ones(11), 0.01 * np.ones(11))
     assert symmetry_point_analytic(dev) == 1.0
     assert grid.size == dev.n_points
+
+
+def test_analytic_sp_is_where_a_centred_weight_drifts() -> None:
+    """Δ = up − down with a stable root at −0.3, an unstable one at −0.1 and a stable one
+    at 0.9: from the centre (Δ(0) > 0) the weight drifts up to 0.9, not to the nearer −0.3."""
+    g = np.linspace(-1, 1, 201)
+    diff = -(g + 0.3) * (g + 0.1) * (g - 0.9) * 0.05
+    dev = LutDevice("multi", np.clip(diff, 0, None) + 0.01, np.clip(-diff, 0, None) + 0.01)
+    assert symmetry_point_analytic(dev) == pytest.approx(0.9, abs=1e-9)
+    assert symmetry_point_by_pulses(dev).value == pytest.approx(0.9, abs=1e-3)
+    flipped = LutDevice("flip", dev.lut_down[::-1].copy(), dev.lut_up[::-1].copy())
+    assert symmetry_point_analytic(flipped) == pytest.approx(-0.9, abs=1e-9)

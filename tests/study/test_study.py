@@ -139,3 +139,20 @@ def test_report_files(tmp_path: Path) -> None:
     rerun = CliRunner().invoke(app, ["study", "run", str(tmp_path / "s.yaml"), "--out",
                                      str(out)])
     assert rerun.exit_code == 0 and "seed 0: test" not in rerun.stderr  # all done: none re-run
+
+
+def test_study_checks_energy_inputs_and_dedupes(tmp_path: Path) -> None:
+    from pulsetrain.devices import builtin_device, save_device
+
+    dev = builtin_device("ID161ZR15000-2us").with_options(area_m2=None)
+    path = save_device(dev, tmp_path / "no-area.json")
+    cfg = tmp_path / "s.yaml"
+    cfg.write_text(f"devices: ['{path}']\n")
+    result = CliRunner().invoke(app, ["study", "run", str(cfg), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    assert "no-area.json" in result.stderr and "area_m2" in result.stderr
+    assert not (tmp_path / "o").exists()  # refused before any training
+    twice = StudyConfig(devices=["ID161ZR15000-2us", "ID161ZR15000-2us"], seeds=[0, 0])
+    assert len(twice.runs()) == 3  # one run per algorithm, not four
+    with pytest.raises(ValueError, match="val_size"):
+        StudyConfig(val_size=60_000)

@@ -10,32 +10,39 @@ from pulsetrain.devices.lut import LutDevice
 
 
 def symmetry_point_analytic(device: LutDevice) -> float:
-    """Root of ``Δw_up(w) − Δw_down(w)`` for the piecewise-linear tables.
+    """The SP a weight starting at the centre of the range drifts to.
 
-    The difference is piecewise linear, so its roots are found exactly per
-    segment.  Where several roots exist the stable one is returned (the
-    difference crosses from positive to negative: below it up wins and pushes
-    the weight up, above it down wins); where up wins everywhere the SP is
-    ``w_max``, where down wins everywhere ``w_min``; for a symmetric device (equal
-    tables) the centre of the range.
+    ``Δ(w) = Δw_up(w) − Δw_down(w)`` is piecewise linear on the LUT grid.  Where
+    ``Δ > 0`` up pulses win and the weight drifts up, where ``Δ < 0`` down.  From the
+    centre, follow the sign of ``Δ`` to the first root where ``Δ`` changes from
+    positive (below) to negative (above) — a stable fixed point — and return it,
+    interpolated exactly within its segment.  If ``Δ`` keeps its sign to the bound,
+    the SP is that bound; for a symmetric device (``Δ ≡ 0``) it is the centre.
     """
     grid = device.grid
     diff = device.lut_up - device.lut_down
-    stable = []
-    for k in range(len(grid) - 1):
-        a, b = diff[k], diff[k + 1]
-        if a > 0 >= b or (a >= 0 > b):
-            t = a / (a - b)
-            stable.append(grid[k] + t * (grid[k + 1] - grid[k]))
-    if stable:
-        # the stable root nearest to the middle of the range (the one a weight started
-        # at the centre drifts to)
-        centre = 0.5 * (device.w_min + device.w_max)
-        return float(min(stable, key=lambda r: abs(r - centre)))
-    interior = diff[1:-1]
-    if np.allclose(interior, 0.0):  # symmetric device: every state is an SP; take the centre
+    if np.allclose(diff[1:-1], 0.0):  # symmetric device: every state is an SP; take the centre
         return float(0.5 * (device.w_min + device.w_max))
-    return float(device.w_max if np.mean(interior) > 0 else device.w_min)
+    centre = 0.5 * (device.w_min + device.w_max)
+    d_centre = float(np.interp(centre, grid, diff))
+    k0 = int(np.searchsorted(grid, centre, side="right")) - 1  # segment holding the centre
+    if d_centre >= 0:  # drift up: first + → − change at or above the centre
+        for k in range(k0, len(grid) - 1):
+            a, b = diff[k], diff[k + 1]
+            if a > 0 >= b or (k == k0 and d_centre == 0 and b <= 0):
+                lo = max(grid[k], centre) if k == k0 else grid[k]
+                a = d_centre if k == k0 else a
+                t = a / (a - b) if a != b else 0.0
+                return float(lo + t * (grid[k + 1] - lo))
+        return float(device.w_max)
+    for k in range(k0, -1, -1):  # drift down: first + → − change at or below the centre
+        a, b = diff[k], diff[k + 1]
+        hi_w = min(grid[k + 1], centre) if k == k0 else grid[k + 1]
+        b = d_centre if k == k0 else b
+        if a > 0 >= b:
+            t = a / (a - b)
+            return float(grid[k] + t * (hi_w - grid[k]))
+    return float(device.w_min)
 
 
 @dataclass(frozen=True)

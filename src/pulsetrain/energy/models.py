@@ -11,8 +11,8 @@ model                    assumptions
                          is extrapolated by a Schottky-like ln|I| ∝ √|V| fit, with a warning
 ``CapacitiveSwitching``  charging the capacitor plus switching a fraction of the remanent
                          polarisation: E = C V² + 2 Pr A |V| f; independent of pulse width
-``EnergyTable``          user-measured energies per (pulse width, amplitude); linear in
-                         log(pulse width) and amplitude between entries, no extrapolation
+``EnergyTable``          user-measured energies per (pulse width, signed amplitude); linear
+                         in log(pulse width) and amplitude between entries, no extrapolation
 =======================  ===================================================================
 """
 
@@ -165,7 +165,12 @@ class CapacitiveSwitching:
 
 @dataclass(frozen=True)
 class EnergyTable:
-    """User-given energy per pulse at (pulse width, amplitude) points."""
+    """User-given energy per pulse at (pulse width, signed amplitude) points.
+
+    Between amplitudes of one pulse width the energy is interpolated linearly; between
+    pulse widths linearly in log(pulse width).  Amplitudes are signed (negative pulses
+    potentiate the HZO devices), so give entries for the polarities you use.
+    """
 
     pulse_width_s: tuple[float, ...]
     amplitude_v: tuple[float, ...]
@@ -174,21 +179,25 @@ class EnergyTable:
 
     def energy_per_pulse_j(self, pulse_width_s: float, amplitude_v: float) -> float:
         _check(pulse_width_s, amplitude_v)
-        pw = np.asarray(self.pulse_width_s)
-        amp = np.asarray(self.amplitude_v)
-        e = np.asarray(self.energy_j)
-        rows = np.isclose(pw, pulse_width_s, rtol=1e-6)
+        pw = np.asarray(self.pulse_width_s, dtype=float)
+        amp = np.asarray(self.amplitude_v, dtype=float)
+        e = np.asarray(self.energy_j, dtype=float)
+        rows = np.isclose(pw, pulse_width_s, rtol=1e-6, atol=0.0)
         if rows.any():
             a, ee = amp[rows], e[rows]
-            if a.min() - 1e-9 <= abs(amplitude_v) <= a.max() + 1e-9 or a.size == 1:
-                order = np.argsort(a)
-                return float(np.interp(abs(amplitude_v), a[order], ee[order]))
+            order = np.argsort(a)
+            a, ee = a[order], ee[order]
+            if a[0] - 1e-9 <= amplitude_v <= a[-1] + 1e-9:
+                return float(np.interp(amplitude_v, a, ee))
+            raise InputError(f"energy table: no entry covering {amplitude_v:g} V at pulse "
+                             f"width {pulse_width_s:g} s (has {a[0]:g} … {a[-1]:g} V; no "
+                             "extrapolation)")
         widths = np.unique(pw)
-        if widths.min() <= pulse_width_s <= widths.max() and not rows.any():
-            lo = widths[widths < pulse_width_s].max()
-            hi = widths[widths > pulse_width_s].min()
-            e_lo = self.energy_per_pulse_j(float(lo), amplitude_v)
-            e_hi = self.energy_per_pulse_j(float(hi), amplitude_v)
+        if widths.min() < pulse_width_s < widths.max():
+            lo = float(widths[widths < pulse_width_s].max())
+            hi = float(widths[widths > pulse_width_s].min())
+            e_lo = self.energy_per_pulse_j(lo, amplitude_v)
+            e_hi = self.energy_per_pulse_j(hi, amplitude_v)
             t = (math.log(pulse_width_s) - math.log(lo)) / (math.log(hi) - math.log(lo))
             return e_lo + t * (e_hi - e_lo)
         raise InputError(f"energy table has no entry covering pulse width {pulse_width_s:g} s "

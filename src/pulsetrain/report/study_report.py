@@ -106,6 +106,13 @@ def write_study_report(directory: str | Path) -> StudyReport:
          "with SP shifting; without it the weights collect at the device's SP."),
     ]
     md = [*intro, "## Summary", "", *_table(summary), ""]
+    sp_rows = runs.dropna(subset=["sp_estimation_pulses"]) if not runs.empty else runs
+    if not sp_rows.empty:
+        md += ["SP shifting also spends a one-off cost estimating every device's symmetry "
+               "point by alternating pulses (not included in the energies above): "
+               + "; ".join(f"{r.device}: {r.sp_estimation_pulses:.3g} pulses, "
+                           f"{r.sp_estimation_energy_j:.3g} J"
+                           for r in sp_rows.drop_duplicates("device").itertuples()) + ".", ""]
     for title, stem, caption in sections:
         if (fig_dir / f"{stem}.png").is_file():
             md += [f"## {title}", "", caption, "", f"![{title}](figures/{stem}.png)", ""]

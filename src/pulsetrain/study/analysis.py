@@ -19,8 +19,8 @@ RUN_COLUMNS = [
     "key", "device", "pulse_width_s", "algorithm", "lr", "seed", "epochs", "final_test_acc",
     "final_val_acc", "best_val_acc", "epochs_to_target", "epochs_to_99pct_final",
     "energy_per_pulse_up_j", "energy_per_pulse_down_j", "total_pulses", "total_energy_j",
-    "energy_to_target_j", "pulses_to_target", "sp_estimation_pulses", "digital_ops_total",
-    "digital_energy_total_j",
+    "energy_to_target_j", "pulses_to_target", "sp_estimation_pulses", "sp_estimation_energy_j",
+    "digital_ops_total", "digital_energy_total_j",
 ]
 
 
@@ -34,7 +34,12 @@ def convergence(epochs: list[dict[str, Any]], target: float) -> tuple[int | None
 
 
 def summarise_runs(store: ResultStore, cfg: StudyConfig) -> pd.DataFrame:
-    """One row per finished run of the study (see ``RUN_COLUMNS``), with energies."""
+    """One row per finished run of the study (see ``RUN_COLUMNS``), with energies.
+
+    ``total_energy_j`` is the training pulses' energy.  For SP shifting, the one-off
+    cost of estimating every device's SP by alternating pulses is reported apart
+    (``sp_estimation_pulses``, ``sp_estimation_energy_j``: half up, half down pulses).
+    """
     rows = []
     for run in cfg.runs():
         key = run.key()
@@ -67,6 +72,10 @@ def summarise_runs(store: ResultStore, cfg: StudyConfig) -> pd.DataFrame:
                 else None,
                 pulses_to_target=epochs[to_target - 1]["pulses_total"] if to_target else None,
                 digital_ops_total=energy[-1].get("digital_ops_total"),
+                sp_estimation_pulses=epochs[-1].get("sp_estimation_pulses"),
+                sp_estimation_energy_j=(epochs[-1]["sp_estimation_pulses"] * 0.5
+                                        * (e_up + e_down)
+                                        if "sp_estimation_pulses" in epochs[-1] else None),
                 digital_energy_total_j=energy[-1].get("digital_energy_total_j"))
         rows.append(row)
     df = pd.DataFrame(rows, columns=RUN_COLUMNS)

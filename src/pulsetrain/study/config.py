@@ -41,7 +41,7 @@ class StudyConfig(BaseModel):
     batch_size: int = Field(64, ge=1)
     hidden: list[int] = Field(default_factory=lambda: [256, 128])
     train_subset: int | None = Field(None, ge=1)
-    val_size: int = Field(12_000, ge=1)
+    val_size: int = Field(12_000, ge=1, le=59_999)
     test_subset: int | None = Field(None, ge=1)
     lr_step_epochs: int = Field(10, ge=1)
     target_accuracy: float = Field(0.95, gt=0, le=1)
@@ -90,18 +90,47 @@ class StudyConfig(BaseModel):
             chosen += hits
         return chosen
 
+    def check(self) -> None:
+        """Validate before any training: every device resolves and carries what the
+        energy model needs (so a study never fails at the report step).
+
+        Raises
+        ------
+        UnknownDeviceError, DataFormatError, InputError
+            Naming the device (file) and what is missing.
+        """
+        from pulsetrain.energy.models import energy_model_for
+
+        if all(a.name == "float" for a in self.algorithms):
+            return
+        for name in self.device_names():
+            device = resolve_device(name)
+            try:
+                energy_model_for(device, self.energy_model)
+            except InputError as exc:
+                raise InputError(f"{name}: {exc} — add \"area_m2\" (and \"thickness_m\") "
+                                 "to the device file") from None
+            if device.pulse_width_s is None or device.amplitude_up_v is None \
+                    or device.amplitude_down_v is None:
+                raise InputError(f"{name}: device has no pulse_width_s / amplitude_up_v / "
+                                 "amplitude_down_v, which the energy accounting needs")
+
     def runs(self) -> list[TrainConfig]:
-        """Every training run of the study."""
-        out = []
+        """Every training run of the study (duplicates, e.g. a seed listed twice, once)."""
+        out: list[TrainConfig] = []
+        seen: set[str] = set()
         for algo in self.algorithms:
             devices = self.device_names() if algo.name != "float" else self.device_names()[:1]
             for device in devices:
                 for seed in self.seeds:
-                    out.append(TrainConfig(
+                    run = TrainConfig(
                         device=device, algorithm=algo.name, lr=algo.lr, epochs=self.epochs,
                         batch_size=self.batch_size, hidden=self.hidden, seed=seed,
                         train_subset=self.train_subset, val_size=self.val_size,
-                        test_subset=self.test_subset, lr_step_epochs=self.lr_step_epochs))
+                        test_subset=self.test_subset, lr_step_epochs=self.lr_step_epochs)
+                    if run.key() not in seen:
+                        seen.add(run.key())
+                        out.append(run)
         return out
 
 

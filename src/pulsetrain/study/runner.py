@@ -60,6 +60,12 @@ def _run_one(task: RunTask) -> dict[str, Any]:
 
     if task.threads:
         torch.set_num_threads(task.threads)
+        try:  # numba's parallel kernels use their own thread pool
+            import numba
+
+            numba.set_num_threads(task.threads)
+        except ImportError:  # pragma: no cover
+            pass
     cfg = TrainConfig.model_validate(task.config)
     result = train(cfg, out=task.out, resume=True, data=_mnist(cfg))
     return {"key": result.key, "test_acc": result.final["test_acc"],
@@ -76,6 +82,7 @@ def run_study(cfg: StudyConfig, out: str | Path, executor: Executor | None = Non
     ``cfg.workers > 1`` a local process pool runs them in parallel (one torch thread
     each), or pass any ``executor`` with a ``map`` method (e.g. a distributed one).
     """
+    cfg.check()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     (out / STUDY_FILE).write_text(json.dumps(cfg.model_dump(mode="json"), indent=2))

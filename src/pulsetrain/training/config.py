@@ -56,7 +56,7 @@ class TrainConfig(BaseModel):
     bound_std: float | None = Field(None, ge=0)
     up_down_std: float | None = Field(None, ge=0)
     data_dir: str | None = None
-    val_size: int = Field(12_000, ge=1)
+    val_size: int = Field(12_000, ge=1, le=59_999, description="taken from the 60k train set")
     train_subset: int | None = Field(None, ge=1)
     test_subset: int | None = Field(None, ge=1)
     backend: Literal["auto", "numba", "torch"] = "auto"

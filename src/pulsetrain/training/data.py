@@ -109,6 +109,9 @@ def load_mnist(folder: str | Path | None = None, val_size: int = 12_000, split_s
     arrays = {k: read_idx(_find(folder, v)) for k, v in FILES.items()}
     x_all = torch.from_numpy(arrays["train_images"].reshape(-1, 784).astype(np.float32) / 255)
     y_all = torch.from_numpy(arrays["train_labels"].astype(np.int64))
+    if not 1 <= val_size < len(y_all):
+        raise InputError(f"val_size must be between 1 and {len(y_all) - 1} (the training "
+                         f"file has {len(y_all)} images), got {val_size}")
     perm = torch.randperm(len(y_all), generator=torch.Generator().manual_seed(split_seed))
     val_idx, train_idx = perm[:val_size], perm[val_size:]
     if train_subset is not None:

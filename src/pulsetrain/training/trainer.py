@@ -222,6 +222,8 @@ def train(cfg: TrainConfig, out: str | Path | None = None, resume: bool = False,
         }
         if isinstance(trainer.optimizer, MixedPrecisionSGD):
             metrics["digital_updates_total"] = trainer.optimizer.digital_updates
+        if trainer.sp_report is not None:  # the one-off cost of finding the references
+            metrics["sp_estimation_pulses"] = trainer.sp_report.pulses
         trainer.history.append(metrics)
         if store is not None and ckpt is not None:
             _atomic_save(trainer.state(), ckpt)
