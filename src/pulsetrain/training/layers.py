@@ -80,7 +80,8 @@ def build_mlp(sizes: list[int], device: LutDevice | None, seed: int = 0,
     """MLP ``sizes[0] → … → sizes[-1]`` with log-softmax output.
 
     With ``device=None`` the layers are ``nn.Linear`` (floating-point baseline),
-    initialised from the same generator so both start alike.
+    initialised from the same generator so both start alike (exactly so when the device
+    has no d2d variation, whose draws come first).
     """
     if activation not in ACTIVATIONS:
         raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
