@@ -114,9 +114,13 @@ def test_killed_study_resumes_to_the_same_store(tmp_path: Path) -> None:
 
 @needs_mnist
 def test_report_files(tmp_path: Path) -> None:
+    from pulsetrain.devices import builtin_device, save_device
+
+    mine = save_device(builtin_device("ID161ZR15000-200us").with_options(name="mine"),
+                       tmp_path / "mine.json")  # a user device file, named unlike its path
     (tmp_path / "s.yaml").write_text(TINY.replace("epochs: 3", "epochs: 2").replace(
         "devices: [ID161ZR15000-20us, ID161ZR15000-200us]",
-        "devices: [ID161ZR15000-20ns-b, ID161ZR15000-200us]").replace(
+        f"devices: [ID161ZR15000-20ns-b, '{mine}']").replace(
         "{name: mixed-precision}", "{name: mixed-precision}, {name: sp-shift}"))
     result = CliRunner().invoke(app, ["study", "run", str(tmp_path / "s.yaml"), "--out",
                                       str(tmp_path / "o")])

@@ -33,12 +33,11 @@ def device_panel(devices: list[str]) -> Figure:
     devs = [resolve_device(d) for d in devices]
     colors = _pw_colors(devices)
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
-    for d in devs:
+    for entry, d in zip(devices, devs, strict=True):
         grid = np.linspace(d.w_min, d.w_max, 200)
-        label = format_seconds(d.pulse_width_s or 0) + (f" ({d.name[-1]})"
-                                                        if d.name[-2] == "-" else "")
-        axes[0].plot(grid, d.step_up(grid), "-", color=colors[d.name], label=label)
-        axes[0].plot(grid, d.step_down(grid), "--", color=colors[d.name])
+        label = f"{format_seconds(d.pulse_width_s or 0)} {d.name}"
+        axes[0].plot(grid, d.step_up(grid), "-", color=colors[entry], label=label)
+        axes[0].plot(grid, d.step_down(grid), "--", color=colors[entry])
     axes[0].set_xlabel("w")
     axes[0].set_ylabel("|Δw| per pulse (solid: up, dashed: down)")
     axes[0].set_title("device response")
@@ -70,7 +69,7 @@ def accuracy_curves(curves: dict[tuple[str, str], list[dict[str, Any]]],
             if not epochs:
                 continue
             ax.plot([m["epoch"] for m in epochs], [100 * m["test_acc"] for m in epochs],
-                    "-o", ms=3, color=colors[dev], label=dev.split("-", 1)[-1])
+                    "-o", ms=3, color=colors[dev], label=resolve_device(dev).name)
         ax.set_title(algo)
         ax.set_xlabel("epoch")
         ax.set_ylabel("test accuracy (%)")
@@ -184,7 +183,7 @@ def weight_histograms(checkpoints: dict[tuple[str, str], Path], devices: list[st
             if sp is not None:
                 ax.axvline(sp, color="k", ls="--", lw=1, label=f"SP {sp:.2f}")
             acc = state["history"][-1]["test_acc"]
-            ax.set_title(f"{dev.split('-', 1)[-1]} {algo} (test {100 * acc:.1f} %)",
+            ax.set_title(f"{resolve_device(dev).name} {algo} (test {100 * acc:.1f} %)",
                          fontsize=8)
             ax.tick_params(labelsize=7)
             if r == 0:
