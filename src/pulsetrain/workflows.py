@@ -13,6 +13,7 @@ from pulsetrain.devices.io import save_device
 from pulsetrain.devices.metrics import METRIC_COLUMNS
 from pulsetrain.devices.reference import PUBLISHED_GMAX_GMIN, PUBLISHED_SYMMETRY_POINT
 from pulsetrain.errors import FitError
+from pulsetrain.fileio import atomic_write
 from pulsetrain.measurements.scan import scan_folder
 from pulsetrain.measurements.sweep import format_seconds
 from pulsetrain.report.device_figures import (
@@ -37,12 +38,6 @@ class FitFolderResult:
     def metrics_table(self) -> pd.DataFrame:
         """Metrics of every fitted run, one row each."""
         return pd.DataFrame([f.metrics.as_dict() for f in self.fits], columns=METRIC_COLUMNS)
-
-
-def _write_csv(df: pd.DataFrame, path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    df.to_csv(tmp, index=False)
-    tmp.replace(path)
 
 
 def fit_device_folder(root: str | Path, device_id: str, out: str | Path | None = None,
@@ -87,7 +82,8 @@ def fit_device_folder(root: str | Path, device_id: str, out: str | Path | None =
         result.device_files.append(save_device(fit.device, out / "devices" /
                                                f"{fit.device.name}.json"))
     result.metrics_csv = out / "metrics.csv"
-    _write_csv(result.metrics_table(), result.metrics_csv)
+    table = result.metrics_table()
+    atomic_write(result.metrics_csv, lambda tmp: table.to_csv(tmp, index=False))
     if figures:
         fig_dir = out / "figures"
         for fit in result.fits:

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pulsetrain.devices.lut import LutDevice, Variation
 from pulsetrain.devices.mapping import WeightMapping
 from pulsetrain.errors import DataFormatError
+from pulsetrain.fileio import atomic_write
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -139,10 +140,8 @@ def save_device(device: LutDevice, path: str | Path) -> Path:
     """Write a device file (JSON).  The file is written whole or not at all."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(device_to_dict(device), indent=2) + "\n", encoding="utf-8")
-    tmp.replace(path)
-    return path
+    text = json.dumps(device_to_dict(device), indent=2) + "\n"
+    return atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 def load_device(path: str | Path) -> LutDevice:

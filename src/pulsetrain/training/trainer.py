@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from torch import nn
 
 from pulsetrain.devices.builtin import resolve_device
 from pulsetrain.devices.lut import LutDevice, Variation
+from pulsetrain.fileio import atomic_write
 from pulsetrain.store.sqlite import ResultStore
 from pulsetrain.training.algorithms import (
     AnalogOptimizer,
@@ -166,12 +168,6 @@ class TrainResult:
         return self.epochs[-1]
 
 
-def _atomic_save(obj: Any, path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    tmp.replace(path)
-
-
 def train(cfg: TrainConfig, out: str | Path | None = None, resume: bool = False,
           data: MNIST | None = None, on_epoch: EpochCallback | None = None,
           on_batch: BatchCallback | None = None) -> TrainResult:
@@ -226,7 +222,7 @@ def train(cfg: TrainConfig, out: str | Path | None = None, resume: bool = False,
             metrics["sp_estimation_pulses"] = trainer.sp_report.pulses
         trainer.history.append(metrics)
         if store is not None and ckpt is not None:
-            _atomic_save(trainer.state(), ckpt)
+            atomic_write(ckpt, partial(torch.save, trainer.state()))
             store.put_epoch(key, epoch, metrics)
         if on_epoch is not None:
             on_epoch(metrics)
