@@ -15,7 +15,7 @@ from rich.table import Table
 from pulsetrain import __version__
 from pulsetrain.devices import builtin_names, resolve_device
 from pulsetrain.devices.io import device_to_dict
-from pulsetrain.errors import PulsetrainError
+from pulsetrain.errors import PulsetrainError, describe_validation_error
 from pulsetrain.measurements import format_seconds, scan_folder
 from pulsetrain.training.config import TrainConfig, load_config_file
 from pulsetrain.workflows import fit_device_folder
@@ -219,9 +219,7 @@ def train_cmd(
     except PulsetrainError as exc:
         _fail(exc)
     except ValidationError as exc:  # CLI values that break the config schema
-        e = exc.errors()[0]
-        key = ".".join(str(p) for p in e["loc"])
-        _fail(PulsetrainError(f"option/key {key!r}: {e['msg']} (got {e.get('input')!r})"))
+        _fail(PulsetrainError(describe_validation_error(exc, "option/key")))
     if resume and out_dir is None:
         _fail(PulsetrainError("--resume needs --out (where the checkpoints are)"))
     with Progress("[progress.description]{task.description}", BarColumn(),

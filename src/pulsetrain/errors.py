@@ -15,6 +15,10 @@ The CLI turns every ``PulsetrainError`` into one line on stderr and exit code 2.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
 
 
 class PulsetrainError(Exception):
@@ -56,3 +60,11 @@ class UnknownDeviceError(InputError):
 
 class FitError(PulsetrainError):
     """A measured run that cannot be turned into a device model."""
+
+
+def describe_validation_error(exc: ValidationError, noun: str = "key") -> str:
+    """One line for the first problem of a pydantic error: ``key 'x': msg (got y)``."""
+    err = exc.errors()[0]
+    where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+    msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+    return f"{noun} {where!r}: {msg} (got {err.get('input')!r})"[:300]

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from pulsetrain.devices.lut import LutDevice, Variation
 from pulsetrain.devices.mapping import WeightMapping
-from pulsetrain.errors import DataFormatError
+from pulsetrain.errors import DataFormatError, describe_validation_error
 from pulsetrain.fileio import atomic_write
 
 if sys.version_info >= (3, 11):
@@ -110,10 +110,7 @@ def device_from_dict(data: dict[str, Any], source: str | Path = "<dict>") -> Lut
     try:
         model = DeviceFileModel.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        field = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        raise DataFormatError(source, f"field {field!r}: {err['msg']}"
-                              f" (got {err.get('input')!r})"[:300]) from None
+        raise DataFormatError(source, describe_validation_error(exc, "field")) from None
     if len(model.lut_up) != len(model.lut_down):
         raise DataFormatError(source, f"fields 'lut_up' and 'lut_down' must have the same "
                               f"length, got {len(model.lut_up)} and {len(model.lut_down)}")

@@ -11,7 +11,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from pulsetrain.errors import InputError
+from pulsetrain.errors import InputError, describe_validation_error
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -101,7 +101,4 @@ def load_config_file(path: str | Path, model: type[BaseModel] = TrainConfig) -> 
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        key = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
-        raise InputError(f"{path}: key {key!r}: {msg} (got {err.get('input')!r})") from None
+        raise InputError(f"{path}: {describe_validation_error(exc)}") from None
