@@ -119,9 +119,9 @@ class StudyConfig(BaseModel):
         """Every training run of the study (duplicates, e.g. a seed listed twice, once)."""
         out: list[TrainConfig] = []
         seen: set[str] = set()
+        names = self.device_names()
         for algo in self.algorithms:
-            devices = self.device_names() if algo.name != "float" else self.device_names()[:1]
-            for device in devices:
+            for device in (names if algo.name != "float" else names[:1]):
                 for seed in self.seeds:
                     run = TrainConfig(
                         device=device, algorithm=algo.name, lr=algo.lr, epochs=self.epochs,
