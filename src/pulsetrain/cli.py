@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -178,6 +179,42 @@ def device_show(
         out.print("provenance:")
         for key, value in dev.provenance.items():
             out.print(f"  {key}: {value}", highlight=False)
+
+
+class ExportFormat(str, Enum):
+    """Targets of ``device export``."""
+
+    aihwkit = "aihwkit"
+    neurosim = "neurosim"
+
+
+@device_app.command("export")
+def device_export(
+    device: Annotated[str, typer.Argument(help="Built-in name or device file.")],
+    to: Annotated[ExportFormat, typer.Option("--to", help="aihwkit: PiecewiseStepDevice "
+                                             "arguments; neurosim: NeuroSim-style device "
+                                             "parameters.")],
+    output: Annotated[Path | None, typer.Option("--out", "-o", help="Write JSON here "
+                                                "instead of stdout.")] = None,
+) -> None:
+    """Export a device's parameters for AIHWKit or NeuroSim (JSON).
+
+    For AIHWKit: ``PiecewiseStepDevice(**{k: v for k, v in params.items() if k != "class"})``.
+    """
+    from pulsetrain.fileio import atomic_write
+    from pulsetrain.interop import to_neurosim, to_piecewise_step
+
+    try:
+        dev = resolve_device(device)
+        params = to_piecewise_step(dev) if to is ExportFormat.aihwkit else to_neurosim(dev)
+    except (PulsetrainError, ValueError) as exc:
+        _fail(exc)
+    text = json.dumps(params, indent=2) + "\n"
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        atomic_write(output, lambda tmp: tmp.write_text(text))
+        err.print(f"wrote {output}")
 
 
 @app.command("train")

@@ -35,14 +35,13 @@ def test_stochastic_update_matches_closed_form(backend: str) -> None:
     d = torch.tensor([0.2, -0.1, 0.05]) * 0.2
     tile = _tile(constant_step(dw), 3, 4, backend)
     w0 = tile.w.clone()
-    up, down = tile.pulsed_update(x.repeat(n, 1), d.repeat(n, 1), lr,
-                                  generator=torch.Generator().manual_seed(1))
+    up, down = tile.pulsed_update(x.repeat(n, 1), d.repeat(n, 1), lr, seed=1)
     expected_dw = -n * lr * torch.outer(d, x)
     np.testing.assert_allclose((tile.w - w0).numpy(), expected_dw.numpy(), rtol=0.02)
     expected_pulses = n * lr * torch.outer(d, x).abs() / dw
     assert up + down == pytest.approx(float(expected_pulses.sum()), rel=0.02)
-    # BL management: lr·max|x|·max|δ|/dw_min = 0.8 → BL = 1 here; with 10× lr, BL = 8
-    trains = make_trains(x[None], d[None], lr * 10, dw)
+    # BL management: lr·max|x|·max|δ|/dw_min = 0.8 → BL = 1 here; with 9.5× lr, 7.6 → 8
+    trains = make_trains(x[None], d[None], lr * 9.5, dw)
     assert int(trains.bl[0]) == 8
 
 
@@ -62,20 +61,85 @@ def test_numba_and_torch_kernels_agree(c2c: float) -> None:
     dev = builtin_device("ID161ZR15000-200ns").with_options(
         c2c_noise=c2c, variation=Variation(step_gain_std=0.2, bound_std=0.1, up_down_std=0.1))
     results = {}
+    x = torch.rand(12, 50, generator=torch.Generator().manual_seed(3))
+    x[x < 0.3] = 0  # inputs that never fire, as MNIST's background pixels
+    d = torch.randn(12, 32, generator=torch.Generator().manual_seed(4)) * 0.2
     for backend in ("numba", "torch"):
         tile = _tile(dev, 32, 50, backend)
         tile.set_weight(torch.rand(32, 50, generator=torch.Generator().manual_seed(2)) - 0.5)
-        x = torch.rand(12, 50, generator=torch.Generator().manual_seed(3))
-        d = torch.randn(12, 32, generator=torch.Generator().manual_seed(4)) * 0.2
-        counts = tile.pulsed_update(x, d, 0.3, generator=torch.Generator().manual_seed(5),
-                                    seed=11)
-        mp = tile.apply_pulse_counts(
+        trains = make_trains(x, d, 0.3, tile.dt.dw_min, seed=5, backend=backend)
+        sgd = tile.pulsed_update(x, d, 0.3, seed=11)
+        counts = tile.apply_pulse_counts(
             torch.randint(-3, 4, (32, 50), generator=torch.Generator().manual_seed(6)), 12)
-        results[backend] = (counts, mp, tile.w.clone())
-    assert results["numba"][0] == results["torch"][0]  # exact pulse counts
-    assert results["numba"][1] == results["torch"][1]
+        chi = torch.randn(32, 50, generator=torch.Generator().manual_seed(7)) * 0.2
+        mp = tile.transfer_accumulator(chi, 0.03, 0.05, 13)
+        results[backend] = (trains, sgd, counts, mp, chi, tile.w.clone())
+    t_nb, t_th = results["numba"][0], results["torch"][0]
+    assert bool(t_nb.x_bits.any()) and bool(t_nb.d_bits.any())
+    assert torch.equal(t_nb.x_bits, t_th.x_bits)  # same counter-based slot draws
+    assert torch.equal(t_nb.d_bits, t_th.d_bits)
+    for k in (1, 2, 3):  # exact pulse counts: trains, counts, accumulator transfer
+        assert results["numba"][k] == results["torch"][k]
+    assert results["numba"][3][0] > 0 and results["numba"][3][1] > 0
+    torch.testing.assert_close(results["numba"][4], results["torch"][4], atol=1e-7, rtol=0)
     # same pulses, same noise; float32 vs float64 arithmetic differs in the last bits
-    torch.testing.assert_close(results["numba"][2], results["torch"][2], atol=2e-6, rtol=0)
+    torch.testing.assert_close(results["numba"][5], results["torch"][5], atol=2e-6, rtol=0)
+
+
+@pytest.mark.skipif("numba" not in BACKENDS, reason="numba not installed")
+def test_fused_sgd_kernel_equals_trains_then_apply() -> None:
+    """The one-call numba SGD step (management + draws + pulses) is bit-identical to
+    make_trains followed by apply_trains, with and without management."""
+    from pulsetrain.crossbar.kernels import apply_trains, pulsed_sgd_update
+
+    dev = builtin_device("ID161ZR15000-2us").with_options(c2c_noise=0.2)
+    x = torch.rand(16, 40, generator=torch.Generator().manual_seed(1))
+    x[x < 0.4] = 0
+    d = torch.randn(16, 24, generator=torch.Generator().manual_seed(2)) * 0.1
+    for um, blm in ((True, True), (False, False), (True, False)):
+        a, b = _tile(dev, 24, 40, "numba"), _tile(dev, 24, 40, "numba")
+        fused = pulsed_sgd_update(a.w, x, d, 0.2, a.dt, 31, um, blm, 7, "numba")
+        t = make_trains(x, d, 0.2, b.dt.dw_min, 31, um, blm, 7, "numba")
+        split = apply_trains(b.w, t.x_bits, t.x_sign, t.d_bits, t.d_sign, b.dt, 7, "numba")
+        assert fused == split and sum(fused) > 0
+        assert torch.equal(a.w, b.w)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_accumulator_transfer_fires_trunc_and_keeps_remainder(backend: str) -> None:
+    """Constant-step device, ε_up = 0.01, ε_down = 0.02: χ = 0.035 → 3 up pulses, remainder
+    0.005; χ = −0.05 → 2 down pulses, remainder −0.01; |χ| < ε → nothing."""
+    tile = _tile(constant_step(0.01, bound=1.0), 1, 4, backend)
+    chi = torch.tensor([[0.035, -0.05, 0.009, -0.019]])
+    up, down = tile.transfer_accumulator(chi, 0.01, 0.02)
+    assert (up, down) == (3, 2)
+    torch.testing.assert_close(chi, torch.tensor([[0.005, -0.01, 0.009, -0.019]]),
+                               atol=1e-6, rtol=0)
+    torch.testing.assert_close(tile.w, torch.tensor([[0.03, -0.02, 0.0, 0.0]]),
+                               atol=1e-6, rtol=0)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_slot_draws_fire_with_the_requested_probability(backend: str) -> None:
+    """4000 × 3 trains of BL = 20 slots at p = 0.1/0.5/0.9: the fraction of set bits is a
+    mean of 80k Bernoulli draws (std ≤ 0.0018), checked to ±0.01 (> 5σ); bits above BL
+    stay clear; successive slots are uncorrelated (lag-1 correlation within ±0.02)."""
+    from pulsetrain.crossbar.kernels import draw_train_bits
+
+    prob = torch.tensor([0.1, -0.5, 0.9]).repeat(4000, 1)  # |value|·scale, sign ignored
+    bits = draw_train_bits(prob, torch.ones(4000, dtype=torch.float64),
+                           torch.full((4000,), 20), seed=9, backend=backend)
+    assert int((bits >> 20).sum()) == 0
+    slots = ((bits[..., None] >> torch.arange(20)) & 1).double()  # (4000, 3, 20)
+    frac = slots.mean(dim=(0, 2))
+    torch.testing.assert_close(frac, torch.tensor([0.1, 0.5, 0.9], dtype=torch.double),
+                               atol=0.01, rtol=0)
+    a, b = slots[..., :-1].flatten(), slots[..., 1:].flatten()
+    for k in range(3):
+        sa, sb = slots[:, k, :-1].flatten(), slots[:, k, 1:].flatten()
+        corr = float(torch.corrcoef(torch.stack([sa, sb]))[0, 1])
+        assert abs(corr) < 0.02
+    assert a.numel() == b.numel()
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -118,3 +182,20 @@ def test_tile_symmetry_points_of_soft_bounds_devices() -> None:
     ga, gb = a * tile.dt.gain_up, b * tile.dt.gain_down
     torch.testing.assert_close(est.value, (ga - gb) / (ga + gb), atol=1e-4, rtol=0)
     assert est.converged_fraction == 1.0 and est.pulses > 2 * 600
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_granularity_option_scales_the_pulse_probabilities(backend: str) -> None:
+    """Constant step dw = 0.001 but management told granularity 0.002: E[pulses] =
+    lr|δx|/0.002 (half) and E[Δw] = −lr·δ·x/2.  With lr = 0.08 the smallest weight gets
+    ≈ 8·10³ pulses (relative std ≈ 1.1 %), so 4 % is a > 3.5σ bound per weight; the total
+    (≈ 1.9·10⁵ pulses, std ≈ 0.25 %) is held to 2 %."""
+    dw, lr, n = 0.001, 0.08, 40_000
+    x = torch.tensor([0.9, -0.5, 0.3, -1.0])
+    d = torch.tensor([0.2, -0.1, 0.05]) * 0.2
+    tile = _tile(constant_step(dw), 3, 4, backend)
+    up, down = tile.pulsed_update(x.repeat(n, 1), d.repeat(n, 1), lr, seed=2, dw_min=2 * dw)
+    np.testing.assert_allclose(tile.w.numpy(), (-n * lr * torch.outer(d, x) / 2).numpy(),
+                               rtol=0.04)
+    assert up + down == pytest.approx(float(n * lr * torch.outer(d, x).abs().sum() / (2 * dw)),
+                                      rel=0.02)

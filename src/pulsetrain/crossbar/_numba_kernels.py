@@ -31,6 +31,72 @@ def gauss(seed, index, ordinal):
     return math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2)
 
 @njit(inline="always", cache=True)
+def uniform(seed, index, ordinal):
+    a = mix32(((np.uint64(seed) & MASK) * np.uint64(0x9E3779B1) + np.uint64(index)) & MASK)
+    h = mix32((a + np.uint64(ordinal) * np.uint64(0x85EBCA77)) & MASK)
+    return (np.float64(h) + 0.5) / 4294967296.0
+
+@njit(parallel=True, cache=True)
+def draw_bits(values, scale, bl, seed, out):
+    batch, n = values.shape
+    for b in prange(batch):
+        nb = bl[b]
+        sb = scale[b]
+        full = (np.int64(1) << nb) - np.int64(1)
+        for j in range(n):
+            p = sb * abs(np.float64(values[b, j]))
+            if p <= 0.0:
+                out[b, j] = 0
+            elif p >= 1.0:
+                out[b, j] = full
+            else:
+                bits = np.int64(0)
+                for t in range(nb):
+                    if uniform(seed, b * n + j, t) < p:
+                        bits |= np.int64(1) << t
+                out[b, j] = bits
+
+@njit(cache=True)
+def management(x, d, lr, dw_min, bl, update_management, bl_management, scale_x, scale_d,
+               bl_b):
+    batch, in_n = x.shape
+    out_n = d.shape[1]
+    for b in range(batch):
+        xm = 0.0
+        for j in range(in_n):
+            xm = max(xm, abs(np.float64(x[b, j])))
+        dm = 0.0
+        for i in range(out_n):
+            dm = max(dm, abs(np.float64(d[b, i])))
+        scale_x[b] = 0.0
+        scale_d[b] = 0.0
+        bl_b[b] = bl
+        if xm > 0.0 and dm > 0.0:
+            if bl_management:
+                bl_b[b] = min(max(math.ceil(lr * xm * dm / dw_min), 1), bl)
+            base = math.sqrt(lr / (dw_min * bl_b[b]))
+            if update_management:
+                r = math.sqrt(dm / xm)
+                scale_x[b] = base * r
+                scale_d[b] = base / r
+            else:
+                scale_x[b] = base
+                scale_d[b] = base
+        elif bl_management:
+            bl_b[b] = 1
+
+@njit(cache=True)
+def signs(v):
+    out = np.zeros(v.shape, np.int8)
+    for b in range(v.shape[0]):
+        for j in range(v.shape[1]):
+            if v[b, j] > 0:
+                out[b, j] = 1
+            elif v[b, j] < 0:
+                out[b, j] = -1
+    return out
+
+@njit(inline="always", cache=True)
 def popcount(v):
     c = 0
     while v:
@@ -62,6 +128,15 @@ def trains(w, x_bits, x_sign, d_bits, d_sign,
            lut_up, lut_down, gain_up, gain_down, w_min, w_max, c2c, seed, n_up, n_down):
     out_n, in_n = w.shape
     batch = x_bits.shape[0]
+    cols = np.empty((batch, in_n), np.int64)  # per sample: the inputs that fire at all
+    ncols = np.zeros(batch, np.int64)
+    for b in range(batch):
+        k = 0
+        for j in range(in_n):
+            if x_bits[b, j] != 0:
+                cols[b, k] = j
+                k += 1
+        ncols[b] = k
     for i in prange(out_n):
         ordv = np.zeros(in_n, np.int64)
         cu = 0
@@ -71,7 +146,8 @@ def trains(w, x_bits, x_sign, d_bits, d_sign,
             if db == 0:
                 continue
             ds = d_sign[b, i]
-            for j in range(in_n):
+            for kk in range(ncols[b]):
+                j = cols[b, kk]
                 c = x_bits[b, j] & db
                 if c == 0:
                     continue
@@ -112,3 +188,46 @@ def counts(w, cnt, lut_up, lut_down,
         n_up[i] = cu
         n_down[i] = cd
 
+
+@njit(parallel=True, cache=True)
+def accumulated(w, chi, eps_up, eps_down, lut_up, lut_down,
+                gain_up, gain_down, w_min, w_max, c2c, seed, n_up, n_down):
+    out_n, in_n = w.shape
+    for i in prange(out_n):
+        cu = 0
+        cd = 0
+        for j in range(in_n):
+            c = chi[i, j]
+            e = eps_up if c > 0 else eps_down
+            n = int(c / e)
+            if n == 0:
+                continue
+            chi[i, j] = c - np.float32(n) * e
+            direction = 1 if n > 0 else -1
+            n = abs(n)
+            if direction > 0:
+                cu += n
+            else:
+                cd += n
+            wij, _ = pulses(np.float64(w[i, j]), n, direction, lut_up, lut_down,
+                            gain_up[i, j], gain_down[i, j], w_min[i, j], w_max[i, j],
+                            c2c, seed, i * in_n + j, 0)
+            w[i, j] = wij
+        n_up[i] = cu
+        n_down[i] = cd
+
+@njit(cache=True)
+def sgd_update(w, x, d, lr, dw_min, bl, update_management, bl_management, seed_x, seed_d,
+               lut_up, lut_down, gain_up, gain_down, w_min, w_max, c2c, seed, n_up, n_down):
+    batch = x.shape[0]
+    scale_x = np.empty(batch, np.float64)
+    scale_d = np.empty(batch, np.float64)
+    bl_b = np.empty(batch, np.int64)
+    management(x, d, lr, dw_min, bl, update_management, bl_management, scale_x, scale_d,
+               bl_b)
+    x_bits = np.empty(x.shape, np.int64)
+    d_bits = np.empty(d.shape, np.int64)
+    draw_bits(x, scale_x, bl_b, seed_x, x_bits)
+    draw_bits(d, scale_d, bl_b, seed_d, d_bits)
+    trains(w, x_bits, signs(x), d_bits, signs(d), lut_up, lut_down, gain_up, gain_down,
+           w_min, w_max, c2c, seed, n_up, n_down)

@@ -7,13 +7,23 @@ torch implementation (any torch device; reference and fallback):
   ``x_bits[b, j]`` and ``d_bits[b, i]`` hold up to 63 time slots; weight
   ``(i, j)`` receives ``popcount(x_bits[b, j] & d_bits[b, i])`` pulses in
   direction ``−x_sign[b, j]·d_sign[b, i]``, samples in order ``b = 0, 1, …``.
-* :func:`apply_counts` — a signed pulse count per weight (mixed precision).
+* :func:`pulsed_sgd_update` — draw the trains of a mini-batch (see
+  :mod:`pulsetrain.crossbar.pulse_trains`) and apply them; on numba one fused call;
+* :func:`apply_counts` — a signed pulse count per weight;
+* :func:`apply_accumulated` — mixed precision's thresholding of the digital
+  accumulator χ fused with the pulses it fires (one pass over the weights);
+* :func:`draw_train_bits` — the stochastic slot draws of the pulse trains.
 
 Every pulse is one device step ``gain·LUT(w)`` (linear interpolation over
 the device's own bounds), times ``1 + c2c·ξ`` with ``ξ`` from
 :mod:`pulsetrain.crossbar.noise`, then clipped to the device's bounds.
 Memory is O(weights): no (batch × out × in) tensor is formed.
-Both return the number of up and down pulses applied.
+The pulse operations return the number of up and down pulses applied.
+
+All random numbers (slot draws, c2c noise) are counter-based hashes
+(:mod:`pulsetrain.crossbar.noise`) of a seed and an index, so the backends
+draw the same numbers whatever device or thread order: the same seed gives the
+same pulses on numba, torch-CPU and torch-CUDA.
 """
 
 from __future__ import annotations
@@ -24,7 +34,7 @@ import numpy as np
 import torch
 
 from pulsetrain.crossbar.device_tensors import DeviceTensors
-from pulsetrain.crossbar.noise import gaussian
+from pulsetrain.crossbar.noise import gaussian, hash3
 
 numba: Any
 try:  # numba is optional: the torch path is always there
@@ -96,6 +106,29 @@ def _torch_trains(w: torch.Tensor, x_bits: torch.Tensor, x_sign: torch.Tensor,
     return n_up, n_down
 
 
+def _torch_draw_bits(values: torch.Tensor, scale: torch.Tensor, bl: torch.Tensor,
+                     seed: int) -> torch.Tensor:
+    prob = scale[:, None] * values.abs().double()
+    batch, n = prob.shape
+    n_slots = max(int(bl.max()), 1) if bl.numel() else 1
+    index = torch.arange(batch * n, device=prob.device, dtype=torch.int64).view(batch, n, 1)
+    slot = torch.arange(n_slots, device=prob.device, dtype=torch.int64).view(1, 1, -1)
+    u = (hash3(seed, index, slot).double() + 0.5) / 2.0**32
+    fire = (u < prob.double()[..., None]) & (slot < bl.view(-1, 1, 1))
+    return (fire.to(torch.int64) << slot).sum(-1)
+
+
+def _torch_accumulated(w: torch.Tensor, chi: torch.Tensor, eps_up: float, eps_down: float,
+                       dt: DeviceTensors, seed: int) -> tuple[int, int]:
+    eps = torch.where(chi > 0, torch.tensor(eps_up, dtype=chi.dtype, device=chi.device),
+                      torch.tensor(eps_down, dtype=chi.dtype, device=chi.device))
+    n = torch.trunc(chi / eps)
+    if not bool(n.any()):
+        return 0, 0
+    chi.sub_(n * eps)
+    return _torch_counts(w, n.to(torch.int64), dt, seed)
+
+
 def _torch_counts(w: torch.Tensor, counts: torch.Tensor, dt: DeviceTensors,
                   seed: int) -> tuple[int, int]:
     out_n, in_n = w.shape
@@ -129,6 +162,11 @@ def warmup() -> None:
     sign = torch.ones(1, 2, dtype=torch.int8)
     apply_trains(w, bits, sign, bits, sign, dt, 0, "numba")
     apply_counts(w, torch.ones(2, 2, dtype=torch.int64), dt, 0, "numba")
+    apply_accumulated(w, torch.ones(2, 2), 0.5, 0.5, dt, 0, "numba")
+    pulsed_sgd_update(w, torch.ones(1, 2), torch.ones(1, 2), 0.1, dt, 31, True, True, 0,
+                      "numba")
+    draw_train_bits(torch.full((2, 2), 0.5), torch.ones(2, dtype=torch.float64),
+                    torch.ones(2, dtype=torch.int64), 0, "numba")
 
 
 def _np(t: torch.Tensor) -> np.ndarray:
@@ -182,4 +220,77 @@ def apply_counts(w: torch.Tensor, counts: torch.Tensor, dt: DeviceTensors, seed:
     k.counts(_np(w), _np(counts.to(torch.int64).contiguous()), _np(dt.lut_up),
                 _np(dt.lut_down), _np(dt.gain_up), _np(dt.gain_down), _np(dt.w_min),
                 _np(dt.w_max), float(dt.c2c), int(seed) & 0xFFFFFFFF, n_up, n_down)
+    return int(n_up.sum()), int(n_down.sum())
+
+
+def apply_accumulated(w: torch.Tensor, chi: torch.Tensor, eps_up: float, eps_down: float,
+                      dt: DeviceTensors, seed: int, backend: str = "auto") -> tuple[int, int]:
+    """Mixed-precision transfer: ``n = trunc(χ/ε)`` pulses per device, ``χ −= n·ε``, in place.
+
+    ``chi`` is float32 of ``w``'s shape; ``ε`` is ``eps_up`` where ``χ > 0`` and
+    ``eps_down`` elsewhere (weight units).  Returns (up, down) pulses applied.
+    """
+    if _resolve(backend, w) == "torch":
+        return _torch_accumulated(w, chi, eps_up, eps_down, dt, seed)
+    k = _numba_kernels()
+    n_up = np.zeros(w.shape[0], np.int64)
+    n_down = np.zeros(w.shape[0], np.int64)
+    k.accumulated(_np(w), _np(chi), np.float32(eps_up), np.float32(eps_down), _np(dt.lut_up),
+                  _np(dt.lut_down), _np(dt.gain_up), _np(dt.gain_down), _np(dt.w_min),
+                  _np(dt.w_max), float(dt.c2c), int(seed) & 0xFFFFFFFF, n_up, n_down)
+    return int(n_up.sum()), int(n_down.sum())
+
+
+def draw_train_bits(values: torch.Tensor, scale: torch.Tensor, bl: torch.Tensor, seed: int,
+                    backend: str = "auto") -> torch.Tensor:
+    """Bit-packed stochastic trains: bit ``t < bl[b]`` of ``out[b, j]`` is set, independently
+    per slot, with probability ``p = min(1, scale[b]·|values[b, j]|)``.
+
+    ``values`` is ``(batch, n)`` float32, ``scale`` ``(batch,)`` float64, ``bl``
+    ``(batch,)`` int64 (≤ 63).  ``p`` is formed in float64 and the uniforms are
+    ``hash(seed, b·n + j, t)``, so every backend draws the same bits.
+    """
+    values = values.detach().to(torch.float32).contiguous()
+    scale = scale.to(torch.float64).contiguous()
+    bl = bl.to(torch.int64).contiguous()
+    if _resolve(backend, values) == "torch":
+        return _torch_draw_bits(values, scale, bl, seed)
+    out = torch.empty(values.shape, dtype=torch.int64)
+    _numba_kernels().draw_bits(_np(values), _np(scale), _np(bl), int(seed) & 0xFFFFFFFF,
+                               _np(out))
+    return out
+
+
+def pulsed_sgd_update(w: torch.Tensor, x: torch.Tensor, d: torch.Tensor, lr: float,
+                      dt: DeviceTensors, bl: int, update_management: bool,
+                      bl_management: bool, seed: int, backend: str = "auto",
+                      dw_min: float | None = None) -> tuple[int, int]:
+    """Stochastic-pulse SGD step of one mini-batch on ``w`` in place; returns (up, down).
+
+    ``dw_min`` is the granularity the pulse management assumes (default: the device's).
+
+    Equivalent to :func:`~pulsetrain.crossbar.pulse_trains.make_trains` followed by
+    :func:`apply_trains` with the same ``seed`` (tested bit for bit); on the numba
+    backend management, draws and pulses run in one compiled call.
+    """
+    from pulsetrain.crossbar.pulse_trains import MAX_BL, make_trains, train_seeds
+
+    granularity = dt.dw_min if dw_min is None else float(dw_min)
+    if not granularity > 0:
+        raise ValueError(f"dw_min must be > 0, got {granularity}")
+    if _resolve(backend, w) == "torch":
+        t = make_trains(x, d, lr, granularity, bl, update_management, bl_management, seed,
+                        "torch")
+        return _torch_trains(w, t.x_bits, t.x_sign, t.d_bits, t.d_sign, dt, seed)
+    if not 1 <= bl <= MAX_BL:
+        raise ValueError(f"bl must be in 1..{MAX_BL}, got {bl}")
+    seed_x, seed_d = train_seeds(seed)
+    n_up = np.zeros(w.shape[0], np.int64)
+    n_down = np.zeros(w.shape[0], np.int64)
+    _numba_kernels().sgd_update(
+        _np(w), _np(x.detach().to(torch.float32).contiguous()),
+        _np(d.detach().to(torch.float32).contiguous()), float(lr), granularity, int(bl),
+        bool(update_management), bool(bl_management), seed_x, seed_d, _np(dt.lut_up),
+        _np(dt.lut_down), _np(dt.gain_up), _np(dt.gain_down), _np(dt.w_min), _np(dt.w_max),
+        float(dt.c2c), int(seed) & 0xFFFFFFFF, n_up, n_down)
     return int(n_up.sum()), int(n_down.sum())

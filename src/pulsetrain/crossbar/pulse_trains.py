@@ -25,6 +25,9 @@ from dataclasses import dataclass
 
 import torch
 
+from pulsetrain.crossbar.kernels import draw_train_bits
+from pulsetrain.crossbar.noise import mix32_int
+
 MAX_BL = 63
 
 
@@ -39,15 +42,14 @@ class PulseTrains:
     bl: torch.Tensor  # (batch,) slots used per sample
 
 
-def _pack(fire: torch.Tensor) -> torch.Tensor:
-    """(…, slots) bool → (…) int64 with bit k = slot k."""
-    shifts = torch.arange(fire.shape[-1], device=fire.device, dtype=torch.int64)
-    return (fire.to(torch.int64) << shifts).sum(-1)
+def train_seeds(seed: int) -> tuple[int, int]:
+    """Seeds of the input-side and error-side slot draws of a step with ``seed``."""
+    return mix32_int(seed * 2 + 1), mix32_int(seed * 2 + 2)
 
 
 def make_trains(x: torch.Tensor, d: torch.Tensor, lr: float, dw_min: float,
                 bl: int = 31, update_management: bool = True, bl_management: bool = True,
-                generator: torch.Generator | None = None) -> PulseTrains:
+                seed: int = 0, backend: str = "auto") -> PulseTrains:
     """Draw the pulse trains for a mini-batch.
 
     Parameters
@@ -64,38 +66,36 @@ def make_trains(x: torch.Tensor, d: torch.Tensor, lr: float, dw_min: float,
         Desired bit length (1–63).
     update_management, bl_management
         See the module docstring.
-    generator
-        Torch generator for the slot draws (on ``x``'s device).
+    seed
+        Seed of the slot draws (counter-based: same trains on every backend/device).
+    backend
+        Kernel backend of the draws (see :func:`~pulsetrain.crossbar.kernels.draw_train_bits`).
     """
     if not 1 <= bl <= MAX_BL:
         raise ValueError(f"bl must be in 1..{MAX_BL}, got {bl}")
     if not dw_min > 0:
         raise ValueError(f"dw_min must be > 0, got {dw_min}")
-    x = x.detach().to(torch.float32)
-    d = d.detach().to(torch.float32)
-    x_max = x.abs().amax(dim=1)
-    d_max = d.abs().amax(dim=1)
+    x = x.detach().to(torch.float32).contiguous()
+    d = d.detach().to(torch.float32).contiguous()
+    # per-sample management in float64, the same operations in the same order as the
+    # fused numba kernel (so both draw identical trains)
+    x_max = x.abs().amax(dim=1).double()
+    d_max = d.abs().amax(dim=1).double()
     active = (x_max > 0) & (d_max > 0)
     if bl_management:
         need = torch.ceil(lr * x_max * d_max / dw_min).clamp(min=1, max=bl)
         bl_b = torch.where(active, need, torch.ones_like(need))
     else:
         bl_b = torch.full_like(x_max, float(bl))
-    base = torch.sqrt(lr / (dw_min * bl_b))
+    base = torch.sqrt(lr / (dw_min * bl_b)) * active
     if update_management:
-        safe_x = torch.where(active, x_max, torch.ones_like(x_max))
-        safe_d = torch.where(active, d_max, torch.ones_like(d_max))
-        ratio = torch.sqrt(safe_d / safe_x)
+        ratio = torch.sqrt(torch.where(active, d_max / x_max.clamp_min(1e-300), 1.0))
         a, b = base * ratio, base / ratio
     else:
         a = b = base
-    p = (a[:, None] * x.abs()).clamp(max=1) * active[:, None]
-    q = (b[:, None] * d.abs()).clamp(max=1) * active[:, None]
-    n_slots = int(bl_b.max()) if bl_b.numel() else 1
-    slot_ok = torch.arange(n_slots, device=x.device)[None, :] < bl_b[:, None]  # (batch, slots)
-    rx = torch.rand((*x.shape, n_slots), generator=generator, device=x.device)
-    rd = torch.rand((*d.shape, n_slots), generator=generator, device=x.device)
-    x_fire = (rx < p[..., None]) & slot_ok[:, None, :]
-    d_fire = (rd < q[..., None]) & slot_ok[:, None, :]
-    return PulseTrains(_pack(x_fire), torch.sign(x).to(torch.int8), _pack(d_fire),
-                       torch.sign(d).to(torch.int8), bl_b.to(torch.int64))
+    bl_i = bl_b.to(torch.int64)
+    seed_x, seed_d = train_seeds(seed)
+    x_bits = draw_train_bits(x, a, bl_i, seed_x, backend)
+    d_bits = draw_train_bits(d, b, bl_i, seed_d, backend)
+    return PulseTrains(x_bits, torch.sign(x).to(torch.int8), d_bits,
+                       torch.sign(d).to(torch.int8), bl_i)

@@ -7,8 +7,7 @@ from dataclasses import dataclass
 import torch
 
 from pulsetrain.crossbar.device_tensors import DeviceTensors
-from pulsetrain.crossbar.kernels import apply_counts, apply_trains
-from pulsetrain.crossbar.pulse_trains import make_trains
+from pulsetrain.crossbar.kernels import apply_accumulated, apply_counts, pulsed_sgd_update
 from pulsetrain.devices.lut import LutDevice
 
 
@@ -109,13 +108,23 @@ class AnalogTile:
     # -- updates ------------------------------------------------------------------------
     def pulsed_update(self, x: torch.Tensor, d: torch.Tensor, lr: float, bl: int = 31,
                       update_management: bool = True, bl_management: bool = True,
-                      generator: torch.Generator | None = None, seed: int = 0
-                      ) -> tuple[int, int]:
-        """Stochastic-pulse SGD update ``ΔW ≈ −lr·Σ_b d_b x_bᵀ``, samples in order."""
-        trains = make_trains(x, d, lr, self.dt.dw_min, bl, update_management, bl_management,
-                             generator)
-        up, down = apply_trains(self.w, trains.x_bits, trains.x_sign, trains.d_bits,
-                                trains.d_sign, self.dt, seed, self.backend)
+                      seed: int = 0, dw_min: float | None = None) -> tuple[int, int]:
+        """Stochastic-pulse SGD update ``ΔW ≈ −lr·Σ_b d_b x_bᵀ``, samples in order.
+
+        ``seed`` drives the slot draws and the c2c noise of this update; ``dw_min`` is the
+        granularity the pulse management assumes (default: the device's)."""
+        up, down = pulsed_sgd_update(self.w, x, d, lr, self.dt, bl, update_management,
+                                     bl_management, seed, self.backend, dw_min)
+        self.pulses.up += up
+        self.pulses.down += down
+        return up, down
+
+    def transfer_accumulator(self, chi: torch.Tensor, eps_up: float, eps_down: float,
+                             seed: int = 0) -> tuple[int, int]:
+        """Fire ``trunc(χ/ε)`` pulses per device and keep the remainder in ``chi``
+        (mixed precision; ``chi`` float32, updated in place)."""
+        up, down = apply_accumulated(self.w, chi, eps_up, eps_down, self.dt, seed,
+                                     self.backend)
         self.pulses.up += up
         self.pulses.down += down
         return up, down

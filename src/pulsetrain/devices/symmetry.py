@@ -21,7 +21,11 @@ def symmetry_point_analytic(device: LutDevice) -> float:
     """
     grid = device.grid
     diff = device.lut_up - device.lut_down
-    if np.allclose(diff[1:-1], 0.0):  # symmetric device: every state is an SP; take the centre
+    # symmetric device (every state is an SP): take the centre.  Measured tables end in
+    # zero steps at the bounds, so only interior nodes count — unless there are none.
+    inner = diff[1:-1] if diff.size > 2 else diff
+    scale = max(float(np.abs(device.lut_up).max()), float(np.abs(device.lut_down).max()))
+    if scale == 0 or np.all(np.abs(inner) <= 1e-9 * scale):
         return float(0.5 * (device.w_min + device.w_max))
     centre = 0.5 * (device.w_min + device.w_max)
     d_centre = float(np.interp(centre, grid, diff))

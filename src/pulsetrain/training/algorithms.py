@@ -102,26 +102,28 @@ class StochasticPulseSGD(AnalogOptimizer):
         for t in 1..BL_b:  row j fires w.p. min(1, A_b|x_bj|), column i w.p. min(1, B_b|δ_bi|)
         each coincidence: one device pulse on (i, j) in direction −sign(x_bj δ_bi)
 
-    See :mod:`pulsetrain.crossbar.pulse_trains` for the management rules.  Differs
-    from the paper only in that ``dw_min`` is the device's step at w = 0 in the
-    smaller direction (the nominal granularity), as AIHWKit does.
+    See :mod:`pulsetrain.crossbar.pulse_trains` for the management rules.  ``dw_min``
+    there is ``granularity`` when given, else each layer's device step at w = 0 in the
+    smaller direction.  (AIHWKit's PiecewiseStepDevice uses the up step at the middle
+    table node; :func:`pulsetrain.interop.aihwkit_granularity` gives that value.)
     """
 
     def __init__(self, model: nn.Module, lr: float = 0.05, bl: int = 31,
                  update_management: bool = True, bl_management: bool = True,
-                 seed: int = 0) -> None:
+                 seed: int = 0, granularity: float | None = None) -> None:
         super().__init__(model, lr, seed)
         if not 1 <= bl <= 63:
             raise ValueError(f"bl must be in 1..63, got {bl}")
+        if granularity is not None and not granularity > 0:
+            raise ValueError(f"granularity must be > 0, got {granularity}")
+        self.granularity = granularity
         self.bl, self.update_management, self.bl_management = bl, update_management, \
             bl_management
 
     def update_layer(self, index: int, layer: AnalogLinear, x: torch.Tensor, d: torch.Tensor,
                      lr: float) -> None:
-        seed = self.layer_seed(index)
-        gen = torch.Generator(device=x.device).manual_seed(seed)
         layer.tile.pulsed_update(x, d, lr, self.bl, self.update_management, self.bl_management,
-                                 gen, seed)
+                                 self.layer_seed(index), self.granularity)
 
 
 class MixedPrecisionSGD(AnalogOptimizer):
@@ -156,11 +158,8 @@ class MixedPrecisionSGD(AnalogOptimizer):
         chi = self.chi[index]
         chi.addmm_(d.T.to(chi), x.to(chi), alpha=-lr)
         self.digital_updates += x.shape[0] * chi.numel()
-        eps = torch.where(chi > 0, self.eps_up[index], self.eps_down[index])
-        n = torch.trunc(chi / eps)
-        if bool(n.any()):
-            chi.sub_(n * eps)
-            layer.tile.apply_pulse_counts(n.to(torch.int64), self.layer_seed(index))
+        layer.tile.transfer_accumulator(chi, self.eps_up[index], self.eps_down[index],
+                                        self.layer_seed(index))
 
     def extra_state(self) -> dict[str, Any]:
         return {**super().extra_state(), "chi": [c.clone() for c in self.chi],

@@ -49,6 +49,8 @@ class TrainConfig(BaseModel):
     update_management: bool = True
     bl_management: bool = True
     mp_epsilon: float | None = Field(None, gt=0, description="default: device dw_min")
+    granularity: float | None = Field(None, gt=0, description="dw_min assumed by SGD pulse "
+                                      "management; default: the device's")
     sp_mode: Literal["per-device", "nominal"] = "per-device"
     sp_offset: float = 0.0
     c2c_noise: float | None = Field(None, ge=0, description="override the device's")

@@ -76,7 +76,8 @@ class Trainer:
                 sp_report = shift_to_symmetry_point(model, cfg.sp_mode, cfg.sp_offset)
             opt = StochasticPulseSGD(model, lr=lr, bl=cfg.bl,
                                      update_management=cfg.update_management,
-                                     bl_management=cfg.bl_management, seed=cfg.seed)
+                                     bl_management=cfg.bl_management, seed=cfg.seed,
+                                     granularity=cfg.granularity)
         sched = torch.optim.lr_scheduler.StepLR(opt, cfg.lr_step_epochs, cfg.lr_gamma)
         return cls(cfg, model, opt, sched, sp_report)
 

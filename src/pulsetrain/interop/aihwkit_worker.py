@@ -1,0 +1,240 @@
+"""AIHWKit side of the cross-checks: run *inside the AIHWKit venv*, never imported by pulsetrain.
+
+    .venv-aihwkit/bin/python aihwkit_worker.py < request.json > reply.json
+
+The request is ``{"task": NAME, ...}``; the reply is one JSON object.  This file
+imports only AIHWKit, torch and numpy (pulsetrain is not installed in that venv),
+so :mod:`pulsetrain.interop.aihwkit_bridge` runs it as a script in a subprocess.
+Tasks: ``version``, ``response``, ``pulse_stats``, ``symmetry_point``, ``train``.
+"""
+# mypy: ignore-errors
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+import numpy as np
+import torch
+
+NOISE_FREE = {"dw_min_dtod": 0.0, "up_down_dtod": 0.0, "w_min_dtod": 0.0, "w_max_dtod": 0.0,
+              "dw_min_std": 0.0, "write_noise_std": 0.0}
+
+
+def _piecewise(params: dict):
+    from aihwkit.simulator.configs import PiecewiseStepDevice
+
+    p = dict(params)
+    p.pop("class", None)
+    return PiecewiseStepDevice(**p)
+
+
+def _single_config(device, bl: int = 31, um: bool = True, blm: bool = True):
+    from aihwkit.simulator.configs import SingleRPUConfig
+    from aihwkit.simulator.parameters.enums import PulseType
+
+    cfg = SingleRPUConfig(device=device)
+    cfg.update.pulse_type = PulseType.STOCHASTIC_COMPRESSED
+    cfg.update.desired_bl = bl
+    cfg.update.update_management = um
+    cfg.update.update_bl_management = blm
+    cfg.forward.is_perfect = True
+    cfg.backward.is_perfect = True
+    _one_tile_per_layer(cfg)
+    return cfg
+
+
+def _one_tile_per_layer(cfg) -> None:
+    """No splitting of big layers into 512-wide tiles (pulsetrain uses one tile per
+    layer, and the split changes per-tile update management); digital biases."""
+    cfg.mapping.max_input_size = 0
+    cfg.mapping.max_output_size = 0
+    cfg.mapping.digital_bias = True
+
+
+def _granularity(device) -> float:
+    up = list(device.piecewise_up)
+    return float(device.dw_min * up[len(up) // 2])
+
+
+def task_version(req: dict) -> dict:
+    import aihwkit
+
+    return {"aihwkit": aihwkit.__version__, "torch": torch.__version__}
+
+
+def task_response(req: dict) -> dict:
+    """States of len(w0) devices after each pulse of a shared up/down sequence."""
+    from aihwkit.simulator.tiles import AnalogTile
+
+    dev = _piecewise({**req["device"], **NOISE_FREE})
+    cfg = _single_config(dev, bl=1, um=False, blm=False)
+    w0 = torch.tensor(req["w0"], dtype=torch.float32)
+    tile = AnalogTile(len(w0), 1, cfg)
+    tile.set_learning_rate(_granularity(dev))  # lr = granularity, BL = 1: p = q = 1
+    tile.set_weights(w0[:, None])
+    x = torch.ones(1, 1)
+    states = []
+    for direction in req["directions"]:
+        # ΔW = −lr·d·x: d = −1 is an up pulse on every device
+        tile.update(x, torch.full((1, len(w0)), -float(direction)))
+        states.append(tile.get_weights()[0][:, 0].tolist())
+    return {"states": states}
+
+
+def task_pulse_stats(req: dict) -> dict:
+    """Per-sample pulse counts on a noise-free constant-step device: |ΔW|/dw per sample."""
+    from aihwkit.simulator.configs import ConstantStepDevice
+    from aihwkit.simulator.tiles import AnalogTile
+
+    dw = float(req["dw_min"])
+    noise_free = {k: v for k, v in NOISE_FREE.items() if k != "write_noise_std"}
+    dev = ConstantStepDevice(dw_min=dw, w_min=-1000.0, w_max=1000.0, **noise_free)
+    cfg = _single_config(dev, req["bl"], req["update_management"], req["bl_management"])
+    torch.manual_seed(req["seed"])
+    x = torch.tensor(req["x"], dtype=torch.float32)
+    d = torch.tensor(req["d"], dtype=torch.float32)
+    tile = AnalogTile(d.shape[1], x.shape[1], cfg)
+    tile.set_learning_rate(req["lr"])
+    tile.set_weights(torch.zeros(d.shape[1], x.shape[1]))
+    w_prev = torch.zeros(d.shape[1], x.shape[1], dtype=torch.float64)
+    pulses = torch.zeros_like(w_prev)
+    for b in range(x.shape[0]):
+        tile.update(x[b:b + 1], d[b:b + 1])
+        w = tile.get_weights()[0].double()
+        pulses += ((w - w_prev).abs() / dw).round()
+        w_prev = w
+    return {"pulses": pulses.tolist(), "dw": w_prev.tolist()}
+
+
+def task_symmetry_point(req: dict) -> dict:
+    """Per-device SP that SoftBoundsReferenceDevice subtracts, with its per-device steps."""
+    from aihwkit.simulator.configs import SingleRPUConfig, SoftBoundsReferenceDevice
+    from aihwkit.simulator.tiles import AnalogTile
+
+    torch.manual_seed(req["seed"])
+    dev = SoftBoundsReferenceDevice(subtract_symmetry_point=True, reference_mean=0.0,
+                                    reference_std=0.0, dw_min_std=0.0, write_noise_std=0.0,
+                                    **req["device"])
+    tile = AnalogTile(req["rows"], req["cols"], SingleRPUConfig(device=dev))
+    hp = tile.get_hidden_parameters()
+    keys = ("reference", "dwmin_up", "dwmin_down", "max_bound", "min_bound")
+    return {k: hp[k].tolist() for k in keys}
+
+
+def _model(sizes, cfg):
+    from aihwkit.nn import AnalogLinear, AnalogSequential
+
+    layers = []
+    for k in range(len(sizes) - 1):
+        layers.append(AnalogLinear(sizes[k], sizes[k + 1], bias=True, rpu_config=cfg))
+        layers.append(torch.nn.Sigmoid() if k < len(sizes) - 2 else torch.nn.LogSoftmax(dim=1))
+    return AnalogSequential(*layers)
+
+
+def task_train(req: dict) -> dict:
+    """Train an MLP with AIHWKit (plain pulsed SGD or mixed precision) on given arrays."""
+    from aihwkit.optim import AnalogSGD
+    from aihwkit.simulator.configs import DigitalRankUpdateRPUConfig, MixedPrecisionCompound
+
+    dev = _piecewise({**req["device"], **NOISE_FREE})
+    if req["algorithm"] == "sgd":
+        cfg = _single_config(dev, req.get("bl", 31))
+    elif req["algorithm"] == "mixed-precision":
+        cfg = DigitalRankUpdateRPUConfig(device=MixedPrecisionCompound(device=dev))
+        cfg.forward.is_perfect = True
+        cfg.backward.is_perfect = True
+        _one_tile_per_layer(cfg)
+    else:
+        raise ValueError(f"unknown algorithm {req['algorithm']!r}")
+    data = np.load(req["data"])
+    xtr, ytr = torch.tensor(data["x_train"]), torch.tensor(data["y_train"]).long()
+    xte, yte = torch.tensor(data["x_test"]), torch.tensor(data["y_test"]).long()
+    torch.manual_seed(req["seed"])
+    model = _model(req["sizes"], cfg)
+    opt = AnalogSGD(model.parameters(), lr=req["lr"])
+    opt.regroup_param_groups(model)
+    gen = torch.Generator().manual_seed(req["seed"])
+    bs = req["batch_size"]
+    accs, times = [], []
+    for _ in range(req["epochs"]):
+        t0 = time.perf_counter()
+        perm = torch.randperm(len(ytr), generator=gen)
+        model.train()
+        for k in range(0, len(ytr), bs):
+            idx = perm[k:k + bs]
+            opt.zero_grad()
+            torch.nn.functional.nll_loss(model(xtr[idx]), ytr[idx]).backward()
+            opt.step()
+        times.append(time.perf_counter() - t0)
+        model.eval()
+        with torch.no_grad():
+            accs.append(float((model(xte).argmax(1) == yte).float().mean()))
+    return {"test_accuracy": accs, "epoch_seconds": times}
+
+
+def task_throughput(req: dict) -> dict:
+    """Training samples/s of AIHWKit (and float torch in this same process) on given data."""
+    from aihwkit.optim import AnalogSGD
+    from aihwkit.simulator.configs import DigitalRankUpdateRPUConfig, MixedPrecisionCompound
+
+    torch.set_num_threads(req.get("threads", torch.get_num_threads()))
+    dev = _piecewise({**req["device"], **NOISE_FREE})
+    data = np.load(req["data"])
+    x, y = torch.tensor(data["x_train"]), torch.tensor(data["y_train"]).long()
+    out = {}
+    for alg in req["algorithms"]:
+        torch.manual_seed(0)
+        if alg == "float":
+            sizes = req["sizes"]
+            layers = []
+            for k in range(len(sizes) - 1):
+                layers.append(torch.nn.Linear(sizes[k], sizes[k + 1]))
+                layers.append(torch.nn.Sigmoid() if k < len(sizes) - 2
+                              else torch.nn.LogSoftmax(dim=1))
+            model = torch.nn.Sequential(*layers)
+            opt = torch.optim.SGD(model.parameters(), lr=req["lr"][alg])
+        else:
+            if alg == "mixed-precision":
+                cfg = DigitalRankUpdateRPUConfig(device=MixedPrecisionCompound(device=dev))
+                cfg.forward.is_perfect = True
+                cfg.backward.is_perfect = True
+                _one_tile_per_layer(cfg)
+            else:
+                cfg = _single_config(dev)
+            model = _model(req["sizes"], cfg)
+            opt = AnalogSGD(model.parameters(), lr=req["lr"][alg])
+            opt.regroup_param_groups(model)
+        rows = {}
+        for bs in req["batch_sizes"]:
+            n = min(len(y), req["samples"] if bs > 1 else req["samples"] // 4)
+            opt.zero_grad()
+            torch.nn.functional.nll_loss(model(x[:bs]), y[:bs]).backward()
+            opt.step()  # warm-up
+            t0 = time.perf_counter()
+            for k in range(0, n, bs):
+                opt.zero_grad()
+                torch.nn.functional.nll_loss(model(x[k:k + bs]), y[k:k + bs]).backward()
+                opt.step()
+            rows[str(bs)] = n / (time.perf_counter() - t0)
+        out[alg] = rows
+    return {"samples_per_second": out}
+
+
+TASKS = {"version": task_version, "response": task_response, "pulse_stats": task_pulse_stats,
+         "symmetry_point": task_symmetry_point, "train": task_train,
+         "throughput": task_throughput}
+
+
+def main() -> None:
+    req = json.load(sys.stdin)
+    try:
+        reply = TASKS[req["task"]](req)
+    except Exception as exc:  # reported to the caller, which raises with this message
+        reply = {"error": f"{type(exc).__name__}: {exc}"}
+    sys.stdout.write("\n" + json.dumps(reply) + "\n")
+
+
+if __name__ == "__main__":
+    main()

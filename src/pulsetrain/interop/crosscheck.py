@@ -1,0 +1,218 @@
+"""pulsetrain vs AIHWKit where the semantics are the same (AIHWKit runs in its venv).
+
+Each check returns :class:`Comparison` rows (quantity, both values, difference,
+tolerance, pass/fail); ``scripts/crosscheck_aihwkit.py`` runs them all and writes
+docs/validation.md.  Sizes are arguments so tests can run smaller versions.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from pulsetrain.crossbar.device_tensors import DeviceTensors
+from pulsetrain.crossbar.symmetry import estimate_symmetry_points
+from pulsetrain.crossbar.tile import AnalogTile
+from pulsetrain.devices.lut import LutDevice
+from pulsetrain.devices.symmetry import symmetry_point_analytic
+from pulsetrain.interop.aihwkit_bridge import run_aihwkit
+from pulsetrain.interop.aihwkit_params import aihwkit_granularity, to_piecewise_step
+from pulsetrain.training.algorithms import MixedPrecisionSGD, StochasticPulseSGD
+from pulsetrain.training.layers import build_mlp
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One row of a cross-check table."""
+
+    check: str
+    quantity: str
+    pulsetrain: float
+    aihwkit: float
+    difference: float
+    tolerance: float
+
+    @property
+    def passed(self) -> bool:
+        """Whether ``|difference| <= tolerance``."""
+        return bool(abs(self.difference) <= self.tolerance)
+
+
+def check_response(device: LutDevice, n_pulses: int = 300, seed: int = 0,
+                   starts: tuple[float, ...] = (-0.9, -0.5, 0.0, 0.4, 0.85)
+                   ) -> list[Comparison]:
+    """Noise-free response to one fixed up/down sequence (runs of 1–40 pulses each way).
+
+    The sequence is applied by AIHWKit's PiecewiseStepDevice (exported parameters) and
+    by pulsetrain's tile kernel.  Per step: |pulsetrain's step from AIHWKit's previous
+    state − AIHWKit's step| (tolerance 1e-6); also the largest gap between the two
+    free-running trajectories (reported, float32 rounding can compound).
+    """
+    rng = np.random.default_rng(seed)
+    directions: list[int] = []
+    sign = 1
+    while len(directions) < n_pulses:
+        directions += [sign] * int(rng.integers(1, 41))
+        sign = -sign
+    directions = directions[:n_pulses]
+    reply = run_aihwkit("response", device=to_piecewise_step(device.with_options(
+        c2c_noise=0.0)), w0=list(starts), directions=directions)
+    ai = np.asarray(reply["states"], np.float64)  # (pulses, devices)
+    ai_prev = np.vstack([np.asarray(starts, np.float32)[None].astype(np.float64), ai[:-1]])
+    dev = device.with_options(c2c_noise=0.0)
+    # one step of pulsetrain's kernel from each of AIHWKit's states
+    tile = AnalogTile(dev, ai_prev.shape[0], ai_prev.shape[1], torch.Generator())
+    tile.w.copy_(torch.as_tensor(ai_prev, dtype=torch.float32))
+    counts = torch.as_tensor(np.repeat(np.asarray(directions)[:, None], ai.shape[1], 1))
+    tile.apply_pulse_counts(counts)
+    per_step = np.abs(tile.w.double().numpy() - ai).max()
+    # free-running trajectory
+    traj = AnalogTile(dev, 1, len(starts), torch.Generator())
+    traj.w.copy_(torch.as_tensor(starts, dtype=torch.float32)[None])
+    gaps = []
+    for k, dirn in enumerate(directions):
+        traj.apply_pulse_counts(torch.full((1, len(starts)), dirn))
+        gaps.append(np.abs(traj.w[0].double().numpy() - ai[k]).max())
+    name = f"response {device.name}"
+    return [
+        Comparison(name, f"max per-step error over {n_pulses} pulses × {len(starts)} starts",
+                   float(per_step), 0.0, float(per_step), 1e-6),
+        Comparison(name, "max gap of free-running trajectories (reported)",
+                   float(max(gaps)), 0.0, float(max(gaps)), float("inf")),
+    ]
+
+
+def pulse_stat_samples(n: int, n_in: int = 5, n_out: int = 4, seed: int = 0
+                       ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Random (x, δ): x ~ U(0.1, 1) (sigmoid-like), δ_i = μ_i·(1 + 0.5·N) with fixed
+    per-output means of both signs, so ΔW has a clear sign per weight; with the default
+    lr/dw_min BL management picks BL from a few slots up to the cap of 31."""
+    g = torch.Generator().manual_seed(seed)
+    x = 0.1 + 0.9 * torch.rand(n, n_in, generator=g)
+    mu = torch.tensor([0.05, -0.08, 0.12, -0.16, 0.1, -0.06])[:n_out]
+    d = mu * (1 + 0.5 * torch.randn(n, n_out, generator=g))
+    return x, d
+
+
+def check_pulse_stats(n_samples: int = 40_000, lr: float = 0.1, dw_min: float = 0.001,
+                      seed: int = 0) -> list[Comparison]:
+    """Plain stochastic-pulse SGD, update + BL management, BL 31, noise-free constant-step
+    device: mean pulses per sample and ΔW per weight after ``n_samples`` samples (one
+    update per sample on both sides).  Tolerance 2 % (relative).
+
+    Why 40k: the smallest weight gets ≈ 2.7 pulses per sample, so ≈ 1.1e5 pulses whose
+    count has a relative std ≈ 0.3 % per tool, ≈ 0.45 % for the difference; 2 % is > 4σ
+    for each of the 20 weights."""
+    x, d = pulse_stat_samples(n_samples, seed=seed)
+    reply = run_aihwkit("pulse_stats", x=x.tolist(), d=d.tolist(), lr=lr, dw_min=dw_min,
+                        bl=31, update_management=True, bl_management=True, seed=seed + 1)
+    ai_pulses = np.asarray(reply["pulses"]).sum() / n_samples
+    ai_dw = np.asarray(reply["dw"])
+    dev = LutDevice("constant-step", np.full(2, dw_min), np.full(2, dw_min), w_min=-1000.0,
+                    w_max=1000.0)
+    tile = AnalogTile(dev, d.shape[1], x.shape[1], torch.Generator())
+    up, down = tile.pulsed_update(x, d, lr, seed=seed + 1)
+    pt_pulses = (up + down) / n_samples
+    pt_dw = tile.w.double().numpy()
+    rel = (pt_dw - ai_dw) / np.abs(ai_dw)
+    worst = int(np.argmax(np.abs(rel)))
+    return [
+        Comparison("pulse statistics", f"mean pulses per sample ({n_samples} samples)",
+                   pt_pulses, float(ai_pulses), pt_pulses / ai_pulses - 1, 0.02),
+        Comparison("pulse statistics", "ΔW, worst weight (relative)",
+                   float(pt_dw.flat[worst]), float(ai_dw.flat[worst]), float(rel.flat[worst]),
+                   0.02),
+        Comparison("pulse statistics", "ΔW, mean |relative difference| over weights",
+                   float(np.abs(pt_dw).mean()), float(np.abs(ai_dw).mean()),
+                   float(np.abs(rel).mean()), 0.02),
+    ]
+
+
+def _pt_train(device: LutDevice, algorithm: str, sizes: list[int], lr: float, epochs: int,
+              batch_size: int, seed: int, data: dict[str, np.ndarray]) -> float:
+    model = build_mlp(sizes, device, seed=seed)
+    granularity = aihwkit_granularity(device)
+    opt: torch.optim.Optimizer
+    if algorithm == "sgd":
+        opt = StochasticPulseSGD(model, lr=lr, seed=seed, granularity=granularity)
+    else:
+        opt = MixedPrecisionSGD(model, lr=lr, epsilon=granularity, seed=seed)
+    xtr, ytr = torch.as_tensor(data["x_train"]), torch.as_tensor(data["y_train"]).long()
+    xte, yte = torch.as_tensor(data["x_test"]), torch.as_tensor(data["y_test"]).long()
+    gen = torch.Generator().manual_seed(seed)
+    for _ in range(epochs):
+        perm = torch.randperm(len(ytr), generator=gen)
+        for k in range(0, len(ytr), batch_size):
+            idx = perm[k:k + batch_size]
+            opt.zero_grad()
+            F.nll_loss(model(xtr[idx]), ytr[idx]).backward()  # type: ignore[no-untyped-call]
+            opt.step()
+    with torch.no_grad():
+        return float((model(xte).argmax(1) == yte).float().mean())
+
+
+def check_training(device: LutDevice, data: dict[str, np.ndarray], algorithms: dict[str, float],
+                   sizes: list[int], epochs: int = 3, batch_size: int = 64,
+                   seeds: tuple[int, ...] = (0, 1, 2)) -> list[Comparison]:
+    """Same MLP, device (AIHWKit's granularity on both sides), data, lr; mean final test
+    accuracy over ``seeds`` (percent) within 1.5 points.  ``algorithms`` maps
+    ``"sgd"``/``"mixed-precision"`` to the learning rate."""
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "data.npz"
+        np.savez(path, x_train=data["x_train"], y_train=data["y_train"],
+                 x_test=data["x_test"], y_test=data["y_test"])
+        params = to_piecewise_step(device.with_options(c2c_noise=0.0))
+        for alg, lr in algorithms.items():
+            pt, ai = [], []
+            for s in seeds:
+                pt.append(100 * _pt_train(device.with_options(c2c_noise=0.0), alg, sizes, lr,
+                                          epochs, batch_size, s, data))
+                reply = run_aihwkit("train", device=params, algorithm=alg, sizes=sizes, lr=lr,
+                                    epochs=epochs, batch_size=batch_size, seed=s,
+                                    data=str(path))
+                ai.append(100 * reply["test_accuracy"][-1])
+            rows.append(Comparison(
+                f"training {device.name}",
+                f"{alg}: mean test accuracy % over seeds {list(seeds)} "
+                f"(pt {', '.join(f'{a:.1f}' for a in pt)}; ai {', '.join(f'{a:.1f}' for a in ai)})",
+                float(np.mean(pt)), float(np.mean(ai)), float(np.mean(pt) - np.mean(ai)), 1.5))
+    return rows
+
+
+def check_symmetry_point(rows: int = 8, cols: int = 10, seed: int = 0) -> list[Comparison]:
+    """SoftBoundsReferenceDevice (up_down 0.3, d2d on steps and up/down): AIHWKit's
+    per-device reference (its analytic SP) vs pulsetrain's analytic SP and its SP found by
+    alternating pulses on the same per-device steps.  Tolerances 1e-5 and 2e-3."""
+    sb = {"dw_min": 0.002, "up_down": 0.3, "w_max": 1.0, "w_min": -1.0, "dw_min_dtod": 0.1,
+          "up_down_dtod": 0.05, "w_max_dtod": 0.0, "w_min_dtod": 0.0}
+    reply = run_aihwkit("symmetry_point", device=sb, rows=rows, cols=cols, seed=seed)
+    ref = np.asarray(reply["reference"], np.float64)
+    up = np.asarray(reply["dwmin_up"], np.float64)
+    down = np.asarray(reply["dwmin_down"], np.float64)
+    # soft bounds on [-1, 1]: Δw_up = up·(1 − w), Δw_down = down·(1 + w): a 2-node table
+    unit = LutDevice("soft-bounds", np.array([2.0, 0.0]), np.array([0.0, 2.0]))
+    analytic = np.array([symmetry_point_analytic(LutDevice("sb", np.array([2 * u, 0.0]),
+                                                           np.array([0.0, 2 * v])))
+                         for u, v in zip(up.ravel(), down.ravel(), strict=True)])
+    dt = DeviceTensors.draw(unit, ref.shape, torch.Generator())
+    dt.gain_up.copy_(torch.as_tensor(up, dtype=torch.float32))
+    dt.gain_down.copy_(torch.as_tensor(down, dtype=torch.float32))
+    est = estimate_symmetry_points(dt, max_pulses=200_000)
+    by_pulses = est.value.double().numpy().ravel()
+    d_an = np.abs(analytic - ref.ravel()).max()
+    d_pu = np.abs(by_pulses - ref.ravel()).max()
+    n = ref.size
+    return [
+        Comparison("symmetry point", f"analytic SP, max |diff| over {n} devices "
+                   f"(SP {ref.min():.3f}–{ref.max():.3f})", float(analytic.mean()),
+                   float(ref.mean()), float(d_an), 1e-5),
+        Comparison("symmetry point", f"SP by alternating pulses, max |diff| over {n} devices "
+                   f"({est.converged_fraction:.0%} converged, {est.pulses} pulses)",
+                   float(by_pulses.mean()), float(ref.mean()), float(d_pu), 2e-3),
+    ]

@@ -1,0 +1,38 @@
+"""Cross-checks against AIHWKit 1.1.0 (skipped when its venv is absent).
+
+Create the venv with ``bash scripts/setup-aihwkit.sh``; the full set (all devices,
+training over seeds) is ``scripts/crosscheck_aihwkit.py``, whose tables are in
+docs/validation.md.  Tolerances are those of the issue and are justified in
+:mod:`pulsetrain.interop.crosscheck`.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from pulsetrain.devices import builtin_device
+from pulsetrain.interop import aihwkit_available
+from pulsetrain.interop.crosscheck import (
+    check_pulse_stats,
+    check_response,
+    check_symmetry_point,
+)
+
+pytestmark = pytest.mark.skipif(not aihwkit_available(),
+                                reason="AIHWKit venv absent (bash scripts/setup-aihwkit.sh)")
+
+
+@pytest.mark.parametrize("name", ["ID161ZR15000-20ns-a", "ID161ZR15000-200us"])
+def test_device_response_matches_piecewise_step(name: str) -> None:
+    rows = check_response(builtin_device(name), n_pulses=200)
+    assert rows[0].passed, rows[0]  # per-step error ≤ 1e-6
+
+
+def test_pulse_statistics_match() -> None:
+    rows = check_pulse_stats()
+    assert all(r.passed for r in rows), rows
+
+
+def test_symmetry_point_matches_soft_bounds_reference() -> None:
+    rows = check_symmetry_point()
+    assert all(r.passed for r in rows), rows
