@@ -22,7 +22,9 @@ from pulsetrain.devices import LutDevice, builtin_device, builtin_family
 from pulsetrain.interop import run_aihwkit
 from pulsetrain.interop.crosscheck import (
     Comparison,
+    check_drift,
     check_pulse_stats,
+    check_replay,
     check_response,
     check_symmetry_point,
     check_training,
@@ -49,6 +51,9 @@ def main() -> int:
                     f"{BEGIN!r} and {END!r}) is replaced")
     ap.add_argument("--train-size", type=int, default=12000)
     ap.add_argument("--epochs", type=int, default=5)
+    ap.add_argument("--sgd-seeds", type=int, default=10,
+                    help="seeds of the extra plain-SGD training comparison on the measured "
+                    "devices (0: skip)")
     ap.add_argument("--devices", nargs="*", default=["ID161ZR15000-20us",
                                                      "ID161ZR15000-200us"],
                     help="devices of the training check")
@@ -62,7 +67,10 @@ def main() -> int:
     sections.append(("1. Device response (exported PiecewiseStepDevice)", rows))
     print(table(rows), flush=True)
     rows = check_pulse_stats()
-    sections.append(("2. Pulse statistics of stochastic-pulse SGD", rows))
+    for name in ("ID161ZR15000-20us", "ID161ZR15000-200us"):
+        rows += check_drift(builtin_device(name))
+    sections.append(("2. Pulse statistics of stochastic-pulse SGD (constant step; drift on "
+                     "measured devices)", rows))
     print(table(rows), flush=True)
     data = load_mnist(train_subset=args.train_size, test_subset=2000)
     arrays = {"x_train": data.train.x.numpy(), "y_train": data.train.y.numpy(),
@@ -79,6 +87,16 @@ def main() -> int:
     sections.append((f"3. Training (784-128-10 sigmoid, {args.train_size} MNIST train / 2000 "
                      f"test images, batch 64, {args.epochs} epochs, thesis learning rates)",
                      rows))
+    if args.sgd_seeds:
+        rows = []
+        for name in args.devices:
+            rows += check_training(builtin_device(name), arrays, {"sgd": 0.05},
+                                   sizes=[784, 128, 10], epochs=args.epochs,
+                                   seeds=tuple(range(args.sgd_seeds)))
+            rows += check_replay(builtin_device(name), arrays, sizes=[784, 128, 10])
+            print(table(rows[-5:]), flush=True)
+        sections.append((f"3b. Plain SGD on the measured devices: {args.sgd_seeds} seeds, and "
+                         "an open-loop replay of recorded training batches", rows))
     rows = check_symmetry_point()
     sections.append(("4. Symmetry point (SoftBoundsReferenceDevice)", rows))
     print(table(rows), flush=True)

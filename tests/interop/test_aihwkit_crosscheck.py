@@ -13,6 +13,7 @@ import pytest
 from pulsetrain.devices import builtin_device
 from pulsetrain.interop import aihwkit_available
 from pulsetrain.interop.crosscheck import (
+    check_drift,
     check_pulse_stats,
     check_response,
     check_symmetry_point,
@@ -30,6 +31,11 @@ def test_device_response_matches_piecewise_step(name: str) -> None:
 
 def test_pulse_statistics_match() -> None:
     rows = check_pulse_stats()
+    assert all(r.passed for r in rows), rows
+
+
+def test_drift_towards_the_symmetry_point_matches() -> None:
+    rows = check_drift(builtin_device("ID161ZR15000-200us"))
     assert all(r.passed for r in rows), rows
 
 

@@ -84,6 +84,25 @@ def _store_rows(path: Path) -> list[tuple[str, int, dict[str, object]]]:
 
 
 @needs_mnist
+def test_parallel_study_after_in_process_training_matches_serial(tmp_path: Path) -> None:
+    """A process that already ran the (OpenMP-parallel) numba kernels starts a 2-worker
+    pool; the workers' store equals a serial run's row for row: same pulses and
+    accuracies; losses to 1e-6 (workers run torch with 1 thread: another summation order)."""
+    (tmp_path / "tiny.yaml").write_text(TINY)
+    cfg = load_config_file(tmp_path / "tiny.yaml", StudyConfig)
+    assert isinstance(cfg, StudyConfig)
+    run_study(cfg, tmp_path / "serial")  # uses the numba kernels in this process
+    run_study(cfg.model_copy(update={"workers": 2}), tmp_path / "pool")
+    serial = _store_rows(tmp_path / "serial" / "results.sqlite")
+    pool = _store_rows(tmp_path / "pool" / "results.sqlite")
+    assert len(serial) == len(pool) == 4 * 3
+    for (key_s, ep_s, m_s), (key_p, ep_p, m_p) in zip(serial, pool, strict=True):
+        assert (key_s, ep_s) == (key_p, ep_p)
+        assert m_p.pop("train_loss") == pytest.approx(m_s.pop("train_loss"), rel=1e-6)
+        assert m_p == m_s
+
+
+@needs_mnist
 def test_killed_study_resumes_to_the_same_store(tmp_path: Path) -> None:
     cfg_path = tmp_path / "tiny.yaml"
     cfg_path.write_text(TINY)

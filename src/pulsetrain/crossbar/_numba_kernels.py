@@ -189,9 +189,18 @@ def counts(w, cnt, lut_up, lut_down,
         n_down[i] = cd
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True)
 def accumulated(w, chi, eps_up, eps_down, lut_up, lut_down,
-                gain_up, gain_down, w_min, w_max, c2c, seed, n_up, n_down):
+                gain_up, gain_down, w_min, w_max, c2c, seed):
+    n_up = np.zeros(w.shape[0], np.int64)
+    n_down = np.zeros(w.shape[0], np.int64)
+    accumulated_rows(w, chi, eps_up, eps_down, lut_up, lut_down, gain_up, gain_down, w_min,
+                     w_max, c2c, seed, n_up, n_down)
+    return n_up.sum(), n_down.sum()
+
+@njit(parallel=True, cache=True)
+def accumulated_rows(w, chi, eps_up, eps_down, lut_up, lut_down,
+                     gain_up, gain_down, w_min, w_max, c2c, seed, n_up, n_down):
     out_n, in_n = w.shape
     for i in prange(out_n):
         cu = 0
@@ -218,7 +227,7 @@ def accumulated(w, chi, eps_up, eps_down, lut_up, lut_down,
 
 @njit(cache=True)
 def sgd_update(w, x, d, lr, dw_min, bl, update_management, bl_management, seed_x, seed_d,
-               lut_up, lut_down, gain_up, gain_down, w_min, w_max, c2c, seed, n_up, n_down):
+               lut_up, lut_down, gain_up, gain_down, w_min, w_max, c2c, seed):
     batch = x.shape[0]
     scale_x = np.empty(batch, np.float64)
     scale_d = np.empty(batch, np.float64)
@@ -229,5 +238,8 @@ def sgd_update(w, x, d, lr, dw_min, bl, update_management, bl_management, seed_x
     d_bits = np.empty(d.shape, np.int64)
     draw_bits(x, scale_x, bl_b, seed_x, x_bits)
     draw_bits(d, scale_d, bl_b, seed_d, d_bits)
+    n_up = np.zeros(w.shape[0], np.int64)
+    n_down = np.zeros(w.shape[0], np.int64)
     trains(w, x_bits, signs(x), d_bits, signs(d), lut_up, lut_down, gain_up, gain_down,
            w_min, w_max, c2c, seed, n_up, n_down)
+    return n_up.sum(), n_down.sum()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
+import numpy as np
 import torch
 
 from pulsetrain.devices.lut import LutDevice
@@ -72,6 +74,13 @@ class DeviceTensors:
             w_min=w_min.to(dev).contiguous(), w_max=w_max.to(dev).contiguous(),
             c2c=float(device.c2c_noise), dw_min=float(device.dw_min),
         )
+
+    @cached_property
+    def numpy_views(self) -> tuple[np.ndarray, ...]:
+        """``(lut_up, lut_down, gain_up, gain_down, w_min, w_max)`` as numpy arrays sharing
+        memory with the tensors (CPU only; in-place tensor updates stay visible)."""
+        return tuple(t.detach().numpy() for t in (self.lut_up, self.lut_down, self.gain_up,
+                                                  self.gain_down, self.w_min, self.w_max))
 
     def to(self, torch_device: torch.device | str) -> DeviceTensors:
         """Move to another torch device."""

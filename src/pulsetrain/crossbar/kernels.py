@@ -34,7 +34,10 @@ import numpy as np
 import torch
 
 from pulsetrain.crossbar.device_tensors import DeviceTensors
-from pulsetrain.crossbar.noise import gaussian, hash3
+from pulsetrain.crossbar.noise import gaussian, hash3, train_seeds
+
+MAX_BL = 63
+"""Longest pulse train: slots are bits of an int64 word."""
 
 numba: Any
 try:  # numba is optional: the torch path is always there
@@ -203,9 +206,8 @@ def apply_trains(w: torch.Tensor, x_bits: torch.Tensor, x_sign: torch.Tensor,
     k = _numba_kernels()
     n_up = np.zeros(w.shape[0], np.int64)
     n_down = np.zeros(w.shape[0], np.int64)
-    k.trains(_np(w), _np(x_bits), _np(x_sign), _np(d_bits), _np(d_sign), _np(dt.lut_up),
-                _np(dt.lut_down), _np(dt.gain_up), _np(dt.gain_down), _np(dt.w_min),
-                _np(dt.w_max), float(dt.c2c), int(seed) & 0xFFFFFFFF, n_up, n_down)
+    k.trains(_np(w), _np(x_bits), _np(x_sign), _np(d_bits), _np(d_sign), *dt.numpy_views,
+             float(dt.c2c), int(seed) & 0xFFFFFFFF, n_up, n_down)
     return int(n_up.sum()), int(n_down.sum())
 
 
@@ -217,9 +219,8 @@ def apply_counts(w: torch.Tensor, counts: torch.Tensor, dt: DeviceTensors, seed:
     k = _numba_kernels()
     n_up = np.zeros(w.shape[0], np.int64)
     n_down = np.zeros(w.shape[0], np.int64)
-    k.counts(_np(w), _np(counts.to(torch.int64).contiguous()), _np(dt.lut_up),
-                _np(dt.lut_down), _np(dt.gain_up), _np(dt.gain_down), _np(dt.w_min),
-                _np(dt.w_max), float(dt.c2c), int(seed) & 0xFFFFFFFF, n_up, n_down)
+    k.counts(_np(w), _np(counts.to(torch.int64).contiguous()), *dt.numpy_views,
+             float(dt.c2c), int(seed) & 0xFFFFFFFF, n_up, n_down)
     return int(n_up.sum()), int(n_down.sum())
 
 
@@ -232,13 +233,10 @@ def apply_accumulated(w: torch.Tensor, chi: torch.Tensor, eps_up: float, eps_dow
     """
     if _resolve(backend, w) == "torch":
         return _torch_accumulated(w, chi, eps_up, eps_down, dt, seed)
-    k = _numba_kernels()
-    n_up = np.zeros(w.shape[0], np.int64)
-    n_down = np.zeros(w.shape[0], np.int64)
-    k.accumulated(_np(w), _np(chi), np.float32(eps_up), np.float32(eps_down), _np(dt.lut_up),
-                  _np(dt.lut_down), _np(dt.gain_up), _np(dt.gain_down), _np(dt.w_min),
-                  _np(dt.w_max), float(dt.c2c), int(seed) & 0xFFFFFFFF, n_up, n_down)
-    return int(n_up.sum()), int(n_down.sum())
+    up, down = _numba_kernels().accumulated(
+        _np(w), _np(chi), np.float32(eps_up), np.float32(eps_down), *dt.numpy_views,
+        float(dt.c2c), int(seed) & 0xFFFFFFFF)
+    return int(up), int(down)
 
 
 def draw_train_bits(values: torch.Tensor, scale: torch.Tensor, bl: torch.Tensor, seed: int,
@@ -273,24 +271,24 @@ def pulsed_sgd_update(w: torch.Tensor, x: torch.Tensor, d: torch.Tensor, lr: flo
     :func:`apply_trains` with the same ``seed`` (tested bit for bit); on the numba
     backend management, draws and pulses run in one compiled call.
     """
-    from pulsetrain.crossbar.pulse_trains import MAX_BL, make_trains, train_seeds
-
     granularity = dt.dw_min if dw_min is None else float(dw_min)
     if not granularity > 0:
         raise ValueError(f"dw_min must be > 0, got {granularity}")
     if _resolve(backend, w) == "torch":
+        from pulsetrain.crossbar.pulse_trains import make_trains
+
         t = make_trains(x, d, lr, granularity, bl, update_management, bl_management, seed,
                         "torch")
         return _torch_trains(w, t.x_bits, t.x_sign, t.d_bits, t.d_sign, dt, seed)
     if not 1 <= bl <= MAX_BL:
         raise ValueError(f"bl must be in 1..{MAX_BL}, got {bl}")
     seed_x, seed_d = train_seeds(seed)
-    n_up = np.zeros(w.shape[0], np.int64)
-    n_down = np.zeros(w.shape[0], np.int64)
-    _numba_kernels().sgd_update(
-        _np(w), _np(x.detach().to(torch.float32).contiguous()),
-        _np(d.detach().to(torch.float32).contiguous()), float(lr), granularity, int(bl),
-        bool(update_management), bool(bl_management), seed_x, seed_d, _np(dt.lut_up),
-        _np(dt.lut_down), _np(dt.gain_up), _np(dt.gain_down), _np(dt.w_min), _np(dt.w_max),
-        float(dt.c2c), int(seed) & 0xFFFFFFFF, n_up, n_down)
-    return int(n_up.sum()), int(n_down.sum())
+    if x.dtype != torch.float32 or not x.is_contiguous():
+        x = x.to(torch.float32).contiguous()
+    if d.dtype != torch.float32 or not d.is_contiguous():
+        d = d.to(torch.float32).contiguous()
+    up, down = _numba_kernels().sgd_update(
+        _np(w), _np(x), _np(d), float(lr), granularity, int(bl), bool(update_management),
+        bool(bl_management), seed_x, seed_d, *dt.numpy_views, float(dt.c2c),
+        int(seed) & 0xFFFFFFFF)
+    return int(up), int(down)

@@ -29,6 +29,11 @@ def mix32_int(x: int) -> int:
     return x
 
 
+def train_seeds(seed: int) -> tuple[int, int]:
+    """Seeds of the input-side and error-side slot draws of a pulsed update with ``seed``."""
+    return mix32_int(seed * 2 + 1), mix32_int(seed * 2 + 2)
+
+
 def mix32(x: torch.Tensor) -> torch.Tensor:
     """The 32-bit mix on an int64 tensor holding values in ``[0, 2**32)``."""
     x = x ^ (x >> 16)

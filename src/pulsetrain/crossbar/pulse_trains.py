@@ -25,10 +25,10 @@ from dataclasses import dataclass
 
 import torch
 
-from pulsetrain.crossbar.kernels import draw_train_bits
-from pulsetrain.crossbar.noise import mix32_int
+from pulsetrain.crossbar.kernels import MAX_BL, draw_train_bits
+from pulsetrain.crossbar.noise import train_seeds
 
-MAX_BL = 63
+__all__ = ["MAX_BL", "PulseTrains", "make_trains", "train_seeds"]
 
 
 @dataclass(frozen=True)
@@ -40,11 +40,6 @@ class PulseTrains:
     d_bits: torch.Tensor
     d_sign: torch.Tensor
     bl: torch.Tensor  # (batch,) slots used per sample
-
-
-def train_seeds(seed: int) -> tuple[int, int]:
-    """Seeds of the input-side and error-side slot draws of a step with ``seed``."""
-    return mix32_int(seed * 2 + 1), mix32_int(seed * 2 + 2)
 
 
 def make_trains(x: torch.Tensor, d: torch.Tensor, lr: float, dw_min: float,

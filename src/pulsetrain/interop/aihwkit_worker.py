@@ -108,6 +108,25 @@ def task_pulse_stats(req: dict) -> dict:
     return {"pulses": pulses.tolist(), "dw": w_prev.tolist()}
 
 
+def task_drift(req: dict) -> dict:
+    """Final weights of a noise-free piecewise-step tile after stochastic-pulse SGD updates
+    with given (x, d) mini-batches (samples in order), from given initial weights."""
+    from aihwkit.simulator.tiles import AnalogTile
+
+    dev = _piecewise({**req["device"], **NOISE_FREE})
+    cfg = _single_config(dev, req["bl"], req["update_management"], req["bl_management"])
+    torch.manual_seed(req["seed"])
+    x = torch.tensor(req["x"], dtype=torch.float32)
+    d = torch.tensor(req["d"], dtype=torch.float32)
+    tile = AnalogTile(d.shape[1], x.shape[1], cfg)
+    tile.set_learning_rate(req["lr"])
+    tile.set_weights(torch.tensor(req["w0"], dtype=torch.float32))
+    bs = req["batch_size"]
+    for k in range(0, x.shape[0], bs):
+        tile.update(x[k:k + bs], d[k:k + bs])
+    return {"w": tile.get_weights()[0].tolist()}
+
+
 def task_symmetry_point(req: dict) -> dict:
     """Per-device SP that SoftBoundsReferenceDevice subtracts, with its per-device steps."""
     from aihwkit.simulator.configs import SingleRPUConfig, SoftBoundsReferenceDevice
@@ -223,6 +242,7 @@ def task_throughput(req: dict) -> dict:
 
 
 TASKS = {"version": task_version, "response": task_response, "pulse_stats": task_pulse_stats,
+         "drift": task_drift,
          "symmetry_point": task_symmetry_point, "train": task_train,
          "throughput": task_throughput}
 

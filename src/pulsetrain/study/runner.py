@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -98,7 +99,10 @@ def run_study(cfg: StudyConfig, out: str | Path, executor: Executor | None = Non
     tasks = [RunTask(r.model_dump(mode="json"), str(out), threads) for r in todo]
     if executor is None:
         if cfg.workers > 1 and len(tasks) > 1:
-            with ProcessPoolExecutor(max_workers=cfg.workers) as pool:
+            # spawn, not fork: a parent that already ran numba's parallel (OpenMP) kernels
+            # must not fork (GNU OpenMP aborts the child)
+            with ProcessPoolExecutor(max_workers=cfg.workers,
+                                     mp_context=multiprocessing.get_context("spawn")) as pool:
                 return done + _collect(pool.map(_run_one, tasks), done, total, on_done)
         executor = SerialExecutor()
     return done + _collect(executor.map(_run_one, tasks), done, total, on_done)
