@@ -66,7 +66,7 @@ def main() -> int:
         rows += check_response(dev)
     sections.append(("1. Device response (exported PiecewiseStepDevice)", rows))
     print(table(rows), flush=True)
-    rows = check_pulse_stats()
+    rows = check_pulse_stats() + check_pulse_stats(lr=1.0, n_samples=10_000)
     for name in ("ID161ZR15000-20us", "ID161ZR15000-200us"):
         rows += check_drift(builtin_device(name))
     sections.append(("2. Pulse statistics of stochastic-pulse SGD (constant step; drift on "

@@ -199,3 +199,21 @@ def test_granularity_option_scales_the_pulse_probabilities(backend: str) -> None
                                rtol=0.04)
     assert up + down == pytest.approx(float(n * lr * torch.outer(d, x).abs().sum() / (2 * dw)),
                                       rel=0.02)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_saturated_management_caps_the_input_side(backend: str) -> None:
+    """lr·max|x|·max|δ|/dw_min = 1000 ≫ BL = 31: p_j = |x_j|/max|x| exactly (no clipping
+    on the input side), q_i = min(1, lr·max|x|·|δ_i|/(dw_min·BL)) — AIHWKit's rule."""
+    x = torch.tensor([[1.0, 0.5, 0.1, 0.01]])
+    d = torch.tensor([[1.0, -0.3, 0.01]])
+    lr, dw = 1.0, 0.001
+    n = 20_000
+    t = make_trains(x.repeat(n, 1), d.repeat(n, 1), lr, dw, seed=3, backend=backend)
+    assert int(t.bl.max()) == 31
+    fires = lambda bits: ((bits[..., None] >> torch.arange(31)) & 1).double().mean(dim=(0, 2))  # noqa: E731
+    torch.testing.assert_close(fires(t.x_bits), torch.tensor([1.0, 0.5, 0.1, 0.01]).double(),
+                               atol=0.005, rtol=0)  # 6·10⁵ draws each: std ≤ 0.0007
+    q3 = lr * 1.0 * 0.01 / (dw * 31)
+    torch.testing.assert_close(fires(t.d_bits), torch.tensor([1.0, 1.0, q3]).double(),
+                               atol=0.005, rtol=0)

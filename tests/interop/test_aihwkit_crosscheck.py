@@ -34,6 +34,13 @@ def test_pulse_statistics_match() -> None:
     assert all(r.passed for r in rows), rows
 
 
+def test_saturated_pulse_statistics_match() -> None:
+    """BL capped at 31: AIHWKit keeps the input side proportional and clips the error
+    side; pulsetrain does the same (it clipped both sides before stop 8)."""
+    rows = check_pulse_stats(lr=1.0, n_samples=10_000)
+    assert all(r.passed for r in rows), rows
+
+
 def test_drift_towards_the_symmetry_point_matches() -> None:
     rows = check_drift(builtin_device("ID161ZR15000-200us"))
     assert all(r.passed for r in rows), rows

@@ -79,6 +79,9 @@ def management(x, d, lr, dw_min, bl, update_management, bl_management, scale_x, 
                 r = math.sqrt(dm / xm)
                 scale_x[b] = base * r
                 scale_d[b] = base / r
+                if scale_x[b] * xm > 1.0:  # saturated: cap the x side, δ side takes the rest
+                    scale_x[b] = 1.0 / xm
+                    scale_d[b] = base * base / scale_x[b]
             else:
                 scale_x[b] = base
                 scale_d[b] = base

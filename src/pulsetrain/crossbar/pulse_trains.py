@@ -8,6 +8,10 @@ For each sample ``b`` (rows of ``x``: inputs, of ``d``: output errors):
   ``B_b = sqrt(lr / (dw_min·BL_b))·sqrt(max|x_b| / max|d_b|)`` with update
   management (so ``A_b·max|x_b| = B_b·max|d_b|``), else both
   ``sqrt(lr / (dw_min·BL_b))``;
+* saturation (update management on, ``A_b·max|x_b| > 1``: the update asks for more than
+  ``BL_b`` pulses): ``A_b = 1/max|x_b|`` and ``B_b = lr / (dw_min·BL_b·A_b)``, so the
+  input side stays exactly proportional to ``|x|`` and the error side clips — AIHWKit's
+  rule, measured against AIHWKit 1.1.0 (docs/validation.md);
 * input ``j`` fires in each of the ``BL_b`` slots with probability
   ``min(1, A_b|x_bj|)``, output ``i`` with ``min(1, B_b|d_bi|)``.
 
@@ -84,8 +88,14 @@ def make_trains(x: torch.Tensor, d: torch.Tensor, lr: float, dw_min: float,
         bl_b = torch.full_like(x_max, float(bl))
     base = torch.sqrt(lr / (dw_min * bl_b)) * active
     if update_management:
-        ratio = torch.sqrt(torch.where(active, d_max / x_max.clamp_min(1e-300), 1.0))
-        a, b = base * ratio, base / ratio
+        safe_x = torch.where(active, x_max, 1.0)
+        ratio = torch.sqrt(torch.where(active, d_max, 1.0) / safe_x)
+        a = base * ratio
+        b = base / ratio
+        sat = a * safe_x > 1.0  # saturated: x side capped at p_max = 1, δ side takes the rest
+        a_cap = 1.0 / safe_x
+        b = torch.where(sat, base * base / a_cap, b)
+        a = torch.where(sat, a_cap, a)
     else:
         a = b = base
     bl_i = bl_b.to(torch.int64)

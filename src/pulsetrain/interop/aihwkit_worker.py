@@ -108,6 +108,40 @@ def task_pulse_stats(req: dict) -> dict:
     return {"pulses": pulses.tolist(), "dw": w_prev.tolist()}
 
 
+def task_update_throughput(req: dict) -> dict:
+    """Samples/s of the pulsed update alone on a tile of ``device`` (piecewise-step
+    parameters) fed with given (x, d) mini-batches; plus exact pulses per sample over the
+    first ``count_samples`` samples, counted on a noise-free constant-step device with the
+    same granularity (the trains do not depend on the device response)."""
+    from aihwkit.simulator.configs import ConstantStepDevice
+    from aihwkit.simulator.tiles import AnalogTile
+
+    torch.set_num_threads(req.get("threads", torch.get_num_threads()))
+    data = np.load(req["data"])
+    x, d = torch.tensor(data["x"]), torch.tensor(data["d"])
+    dev = _piecewise({**req["device"], **NOISE_FREE})
+    gran = _granularity(dev)
+    noise_free = {k: v for k, v in NOISE_FREE.items() if k != "write_noise_std"}
+    counter = AnalogTile(d.shape[1], x.shape[1], _single_config(
+        ConstantStepDevice(dw_min=gran, w_min=-1e9, w_max=1e9, **noise_free)))
+    counter.set_learning_rate(req["lr"])
+    counter.set_weights(torch.zeros(d.shape[1], x.shape[1]))
+    pulses = 0.0
+    for b in range(req["count_samples"]):
+        w0 = counter.get_weights()[0].double()
+        counter.update(x[b:b + 1], d[b:b + 1])
+        pulses += float(((counter.get_weights()[0].double() - w0).abs() / gran).round().sum())
+    tile = AnalogTile(d.shape[1], x.shape[1], _single_config(dev))
+    tile.set_learning_rate(req["lr"])
+    tile.set_weights(torch.zeros(d.shape[1], x.shape[1]))
+    bs = req["batch_size"]
+    t0 = time.perf_counter()
+    for k in range(0, x.shape[0], bs):
+        tile.update(x[k:k + bs], d[k:k + bs])
+    return {"samples_per_second": x.shape[0] / (time.perf_counter() - t0),
+            "pulses_per_sample": pulses / max(1, req["count_samples"])}
+
+
 def task_drift(req: dict) -> dict:
     """Final weights of a noise-free piecewise-step tile after stochastic-pulse SGD updates
     with given (x, d) mini-batches (samples in order), from given initial weights."""
@@ -242,7 +276,7 @@ def task_throughput(req: dict) -> dict:
 
 
 TASKS = {"version": task_version, "response": task_response, "pulse_stats": task_pulse_stats,
-         "drift": task_drift,
+         "drift": task_drift, "update_throughput": task_update_throughput,
          "symmetry_point": task_symmetry_point, "train": task_train,
          "throughput": task_throughput}
 
