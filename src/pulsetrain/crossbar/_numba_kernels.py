@@ -167,6 +167,16 @@ def trains(w, x_bits, x_sign, d_bits, d_sign,
         n_up[i] = cu
         n_down[i] = cd
 
+@njit(inline="always", cache=True)
+def signed_pulses(w, i, j, n, lut_up, lut_down, gain_up, gain_down, w_min, w_max, c2c,
+                  seed):
+    """Apply |n| pulses in direction sign(n) to w[i, j] (c2c ordinals from 0)."""
+    direction = 1 if n > 0 else -1
+    wij, _ = pulses(np.float64(w[i, j]), abs(n), direction, lut_up, lut_down,
+                    gain_up[i, j], gain_down[i, j], w_min[i, j], w_max[i, j],
+                    c2c, seed, i * w.shape[1] + j, 0)
+    w[i, j] = wij
+
 @njit(parallel=True, cache=True)
 def counts(w, cnt, lut_up, lut_down,
            gain_up, gain_down, w_min, w_max, c2c, seed, n_up, n_down):
@@ -178,16 +188,12 @@ def counts(w, cnt, lut_up, lut_down,
             n = cnt[i, j]
             if n == 0:
                 continue
-            direction = 1 if n > 0 else -1
-            n = abs(n)
-            if direction > 0:
+            if n > 0:
                 cu += n
             else:
-                cd += n
-            wij, _ = pulses(np.float64(w[i, j]), n, direction, lut_up, lut_down,
-                            gain_up[i, j], gain_down[i, j], w_min[i, j], w_max[i, j],
-                            c2c, seed, i * in_n + j, 0)
-            w[i, j] = wij
+                cd -= n
+            signed_pulses(w, i, j, n, lut_up, lut_down, gain_up, gain_down, w_min, w_max,
+                          c2c, seed)
         n_up[i] = cu
         n_down[i] = cd
 
@@ -215,16 +221,12 @@ def accumulated_rows(w, chi, eps_up, eps_down, lut_up, lut_down,
             if n == 0:
                 continue
             chi[i, j] = c - np.float32(n) * e
-            direction = 1 if n > 0 else -1
-            n = abs(n)
-            if direction > 0:
+            if n > 0:
                 cu += n
             else:
-                cd += n
-            wij, _ = pulses(np.float64(w[i, j]), n, direction, lut_up, lut_down,
-                            gain_up[i, j], gain_down[i, j], w_min[i, j], w_max[i, j],
-                            c2c, seed, i * in_n + j, 0)
-            w[i, j] = wij
+                cd -= n
+            signed_pulses(w, i, j, n, lut_up, lut_down, gain_up, gain_down, w_min, w_max,
+                          c2c, seed)
         n_up[i] = cu
         n_down[i] = cd
 

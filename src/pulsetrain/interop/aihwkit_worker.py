@@ -66,14 +66,10 @@ def task_version(req: dict) -> dict:
 
 def task_response(req: dict) -> dict:
     """States of len(w0) devices after each pulse of a shared up/down sequence."""
-    from aihwkit.simulator.tiles import AnalogTile
-
     dev = _piecewise({**req["device"], **NOISE_FREE})
     cfg = _single_config(dev, bl=1, um=False, blm=False)
     w0 = torch.tensor(req["w0"], dtype=torch.float32)
-    tile = AnalogTile(len(w0), 1, cfg)
-    tile.set_learning_rate(_granularity(dev))  # lr = granularity, BL = 1: p = q = 1
-    tile.set_weights(w0[:, None])
+    tile = _tile(cfg, w0[:, None], _granularity(dev))  # lr = granularity, BL 1: p = q = 1
     x = torch.ones(1, 1)
     states = []
     for direction in req["directions"]:
@@ -83,29 +79,49 @@ def task_response(req: dict) -> dict:
     return {"states": states}
 
 
-def task_pulse_stats(req: dict) -> dict:
-    """Per-sample pulse counts on a noise-free constant-step device: |ΔW|/dw per sample."""
-    from aihwkit.simulator.configs import ConstantStepDevice
+def _tile(cfg, w0: torch.Tensor, lr: float):
+    """An AIHWKit tile of ``w0``'s shape holding ``w0``, learning rate ``lr``."""
     from aihwkit.simulator.tiles import AnalogTile
 
-    dw = float(req["dw_min"])
+    tile = AnalogTile(w0.shape[0], w0.shape[1], cfg)
+    tile.set_learning_rate(lr)
+    tile.set_weights(w0)
+    return tile
+
+
+def _counting_tile(dw: float, rows: int, cols: int, lr: float, bl: int = 31,
+                   um: bool = True, blm: bool = True):
+    """Noise-free constant-step tile with unreachable bounds: |ΔW|/dw counts pulses."""
+    from aihwkit.simulator.configs import ConstantStepDevice
+
     noise_free = {k: v for k, v in NOISE_FREE.items() if k != "write_noise_std"}
-    dev = ConstantStepDevice(dw_min=dw, w_min=-1000.0, w_max=1000.0, **noise_free)
-    cfg = _single_config(dev, req["bl"], req["update_management"], req["bl_management"])
-    torch.manual_seed(req["seed"])
-    x = torch.tensor(req["x"], dtype=torch.float32)
-    d = torch.tensor(req["d"], dtype=torch.float32)
-    tile = AnalogTile(d.shape[1], x.shape[1], cfg)
-    tile.set_learning_rate(req["lr"])
-    tile.set_weights(torch.zeros(d.shape[1], x.shape[1]))
-    w_prev = torch.zeros(d.shape[1], x.shape[1], dtype=torch.float64)
+    dev = ConstantStepDevice(dw_min=dw, w_min=-1e6, w_max=1e6, **noise_free)
+    return _tile(_single_config(dev, bl, um, blm), torch.zeros(rows, cols), lr)
+
+
+def _count_pulses(tile, x: torch.Tensor, d: torch.Tensor, dw: float) -> torch.Tensor:
+    """Pulses per weight over the samples, one sample per update (a weight moves one way
+    per sample, so |ΔW|/dw is exact on a constant-step tile)."""
+    w_prev = tile.get_weights()[0].double()
     pulses = torch.zeros_like(w_prev)
     for b in range(x.shape[0]):
         tile.update(x[b:b + 1], d[b:b + 1])
         w = tile.get_weights()[0].double()
         pulses += ((w - w_prev).abs() / dw).round()
         w_prev = w
-    return {"pulses": pulses.tolist(), "dw": w_prev.tolist()}
+    return pulses
+
+
+def task_pulse_stats(req: dict) -> dict:
+    """Per-sample pulse counts on a noise-free constant-step device: |ΔW|/dw per sample."""
+    dw = float(req["dw_min"])
+    torch.manual_seed(req["seed"])
+    x = torch.tensor(req["x"], dtype=torch.float32)
+    d = torch.tensor(req["d"], dtype=torch.float32)
+    tile = _counting_tile(dw, d.shape[1], x.shape[1], req["lr"], req["bl"],
+                          req["update_management"], req["bl_management"])
+    pulses = _count_pulses(tile, x, d, dw)
+    return {"pulses": pulses.tolist(), "dw": tile.get_weights()[0].double().tolist()}
 
 
 def task_update_throughput(req: dict) -> dict:
@@ -113,48 +129,32 @@ def task_update_throughput(req: dict) -> dict:
     parameters) fed with given (x, d) mini-batches; plus exact pulses per sample over the
     first ``count_samples`` samples, counted on a noise-free constant-step device with the
     same granularity (the trains do not depend on the device response)."""
-    from aihwkit.simulator.configs import ConstantStepDevice
-    from aihwkit.simulator.tiles import AnalogTile
-
     torch.set_num_threads(req.get("threads", torch.get_num_threads()))
     data = np.load(req["data"])
     x, d = torch.tensor(data["x"]), torch.tensor(data["d"])
     dev = _piecewise({**req["device"], **NOISE_FREE})
     gran = _granularity(dev)
-    noise_free = {k: v for k, v in NOISE_FREE.items() if k != "write_noise_std"}
-    counter = AnalogTile(d.shape[1], x.shape[1], _single_config(
-        ConstantStepDevice(dw_min=gran, w_min=-1e9, w_max=1e9, **noise_free)))
-    counter.set_learning_rate(req["lr"])
-    counter.set_weights(torch.zeros(d.shape[1], x.shape[1]))
-    pulses = 0.0
-    for b in range(req["count_samples"]):
-        w0 = counter.get_weights()[0].double()
-        counter.update(x[b:b + 1], d[b:b + 1])
-        pulses += float(((counter.get_weights()[0].double() - w0).abs() / gran).round().sum())
-    tile = AnalogTile(d.shape[1], x.shape[1], _single_config(dev))
-    tile.set_learning_rate(req["lr"])
-    tile.set_weights(torch.zeros(d.shape[1], x.shape[1]))
+    n_count = req["count_samples"]
+    counter = _counting_tile(gran, d.shape[1], x.shape[1], req["lr"])
+    pulses = float(_count_pulses(counter, x[:n_count], d[:n_count], gran).sum())
+    tile = _tile(_single_config(dev), torch.zeros(d.shape[1], x.shape[1]), req["lr"])
     bs = req["batch_size"]
     t0 = time.perf_counter()
     for k in range(0, x.shape[0], bs):
         tile.update(x[k:k + bs], d[k:k + bs])
     return {"samples_per_second": x.shape[0] / (time.perf_counter() - t0),
-            "pulses_per_sample": pulses / max(1, req["count_samples"])}
+            "pulses_per_sample": pulses / max(1, n_count)}
 
 
 def task_drift(req: dict) -> dict:
     """Final weights of a noise-free piecewise-step tile after stochastic-pulse SGD updates
     with given (x, d) mini-batches (samples in order), from given initial weights."""
-    from aihwkit.simulator.tiles import AnalogTile
-
     dev = _piecewise({**req["device"], **NOISE_FREE})
     cfg = _single_config(dev, req["bl"], req["update_management"], req["bl_management"])
     torch.manual_seed(req["seed"])
     x = torch.tensor(req["x"], dtype=torch.float32)
     d = torch.tensor(req["d"], dtype=torch.float32)
-    tile = AnalogTile(d.shape[1], x.shape[1], cfg)
-    tile.set_learning_rate(req["lr"])
-    tile.set_weights(torch.tensor(req["w0"], dtype=torch.float32))
+    tile = _tile(cfg, torch.tensor(req["w0"], dtype=torch.float32), req["lr"])
     bs = req["batch_size"]
     for k in range(0, x.shape[0], bs):
         tile.update(x[k:k + bs], d[k:k + bs])

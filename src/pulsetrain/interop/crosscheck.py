@@ -136,6 +136,24 @@ def check_pulse_stats(n_samples: int = 40_000, lr: float = 0.1, dw_min: float = 
     ]
 
 
+def _replay_both(dev: LutDevice, x: torch.Tensor, d: torch.Tensor, w0: torch.Tensor,
+                 lr: float, batch_size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Final device states (float64) after both tools apply the same (x, δ) mini-batches
+    with stochastic-pulse SGD (update + BL management, BL 31, AIHWKit's granularity),
+    from ``w0``: (pulsetrain, AIHWKit)."""
+    gran = aihwkit_granularity(dev)
+    reply = run_aihwkit("drift", device=to_piecewise_step(dev), x=x.tolist(), d=d.tolist(),
+                        w0=w0.tolist(), lr=lr, bl=31, update_management=True,
+                        bl_management=True, seed=seed, batch_size=batch_size)
+    out_n, in_n = w0.shape
+    tile = AnalogTile(dev, out_n, in_n, torch.Generator())
+    tile.w.copy_(w0)
+    for k in range(0, len(x), batch_size):
+        tile.pulsed_update(x[k:k + batch_size], d[k:k + batch_size], lr,
+                           seed=k + 1_000_003 * seed, dw_min=gran)
+    return tile.w.double().numpy(), np.asarray(reply["w"], np.float64)
+
+
 def check_drift(device: LutDevice, lr: float = 0.05, n_samples: int = 4000,
                 batch_size: int = 64, seeds: tuple[int, ...] = (0, 1, 2),
                 shape: tuple[int, int] = (32, 48)) -> list[Comparison]:
@@ -152,19 +170,9 @@ def check_drift(device: LutDevice, lr: float = 0.05, n_samples: int = 4000,
     x = torch.rand(n_samples, in_n, generator=g)
     d = torch.randn(n_samples, out_n, generator=g) * 0.05
     dev = device.with_options(c2c_noise=0.0)
-    gran = aihwkit_granularity(dev)
     pt_mean, pt_std, ai_mean, ai_std = [], [], [], []
     for s in seeds:
-        reply = run_aihwkit("drift", device=to_piecewise_step(dev), x=x.tolist(),
-                            d=d.tolist(), w0=np.zeros(shape).tolist(), lr=lr, bl=31,
-                            update_management=True, bl_management=True, seed=s,
-                            batch_size=batch_size)
-        ai = np.asarray(reply["w"])
-        tile = AnalogTile(dev, out_n, in_n, torch.Generator())
-        for k in range(0, n_samples, batch_size):
-            tile.pulsed_update(x[k:k + batch_size], d[k:k + batch_size], lr,
-                               seed=k + 1_000_003 * s, dw_min=gran)
-        pt = tile.w.double().numpy()
+        pt, ai = _replay_both(dev, x, d, torch.zeros(shape), lr, batch_size, s)
         pt_mean.append(pt.mean())
         pt_std.append(pt.std())
         ai_mean.append(ai.mean())
@@ -214,18 +222,10 @@ def check_replay(device: LutDevice, data: dict[str, np.ndarray], sizes: list[int
         x, d = torch.cat(xs[i]), torch.cat(ds[i])
         stats: dict[str, list[float]] = {"pt_mean": [], "ai_mean": [], "pt_abs": [],
                                          "ai_abs": []}
+        base = w0[i].double().numpy()
         for s in seeds:
-            ai = np.asarray(run_aihwkit(
-                "drift", device=to_piecewise_step(dev), x=x.tolist(), d=d.tolist(),
-                w0=w0[i].tolist(), lr=lr, bl=31, update_management=True, bl_management=True,
-                seed=s, batch_size=batch_size)["w"]) - w0[i].double().numpy()
-            out_n, in_n = w0[i].shape
-            tile = AnalogTile(dev, out_n, in_n, torch.Generator())
-            tile.w.copy_(w0[i])
-            for k in range(0, len(x), batch_size):
-                tile.pulsed_update(x[k:k + batch_size], d[k:k + batch_size], lr,
-                                   seed=k + 1_000_003 * s, dw_min=gran)
-            pt = tile.w.double().numpy() - w0[i].double().numpy()
+            pt, ai = _replay_both(dev, x, d, w0[i], lr, batch_size, s)
+            pt, ai = pt - base, ai - base
             stats["pt_mean"].append(pt.mean())
             stats["ai_mean"].append(ai.mean())
             stats["pt_abs"].append(np.abs(pt).mean())
