@@ -71,6 +71,20 @@ def test_expansion_and_helpers(tmp_path: Path) -> None:
         StudyConfig(devices=["nope"]).device_names()
 
 
+def _epoch_count(path: Path) -> int:
+    """Stored epoch rows (0 while the store does not exist or is locked by the writer)."""
+    if not path.exists():
+        return 0
+    try:
+        con = sqlite3.connect(path, timeout=0.1)
+        try:
+            return int(con.execute("SELECT COUNT(*) FROM epochs").fetchone()[0])
+        finally:
+            con.close()
+    except sqlite3.OperationalError:
+        return 0
+
+
 def _store_rows(path: Path) -> list[tuple[str, int, dict[str, object]]]:
     con = sqlite3.connect(path)
     rows = con.execute("SELECT key, epoch, metrics FROM epochs ORDER BY key, epoch").fetchall()
@@ -114,9 +128,15 @@ def test_killed_study_resumes_to_the_same_store(tmp_path: Path) -> None:
            str(cfg_path), "--out", str(tmp_path / "killed")]
     rng = random.Random(20261123)
     kills = 0
+    store = tmp_path / "killed" / "results.sqlite"
     for _ in range(3):  # kill at random moments (seeded), SIGKILL: no clean-up possible
+        before = _epoch_count(store)
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(4.0, 12.0))
+        # a fixed delay misses a study that finishes in seconds (warm kernel cache): wait
+        # for this process's first stored epoch, then kill a random moment later
+        while proc.poll() is None and _epoch_count(store) <= before:
+            time.sleep(0.05)
+        time.sleep(rng.uniform(0.0, 0.6))
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             kills += 1
