@@ -13,6 +13,7 @@ import pytest
 from pulsetrain.devices import builtin_device
 from pulsetrain.interop import aihwkit_available
 from pulsetrain.interop.crosscheck import (
+    check_backward,
     check_drift,
     check_pulse_stats,
     check_response,
@@ -49,3 +50,11 @@ def test_drift_towards_the_symmetry_point_matches() -> None:
 def test_symmetry_point_matches_soft_bounds_reference() -> None:
     rows = check_symmetry_point()
     assert all(r.passed for r in rows), rows
+
+
+def test_backward_error_matches_with_large_outputs() -> None:
+    """Outputs beyond ±12 (a last layer drifted to the SP): AIHWKit's default output bound
+    would zero their back-propagated error; the cross-checks' config must not."""
+    rows = check_backward(builtin_device("ID161ZR15000-200us"))
+    assert rows[0].passed, rows[0]
+    assert "beyond ±12" in rows[0].quantity and "(0% beyond" not in rows[0].quantity

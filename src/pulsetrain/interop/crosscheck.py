@@ -36,6 +36,7 @@ class Comparison:
     aihwkit: float
     difference: float
     tolerance: float
+    aihwkit_runs: tuple[float, ...] = ()  # per-seed AIHWKit values, where the row has them
 
     @property
     def passed(self) -> bool:
@@ -186,17 +187,53 @@ def check_drift(device: LutDevice, lr: float = 0.05, n_samples: int = 4000,
     ]
 
 
+def check_backward(device: LutDevice, rows: int = 10, cols: int = 128, batch: int = 64,
+                   seed: int = 0) -> list[Comparison]:
+    """Back-propagated error Wᵀδ of one layer, outputs far beyond ±12 (weights near the
+    device's upper bound, all-positive inputs, as a last layer whose weights drifted to
+    the SP): pulsetrain's ideal MVM vs AIHWKit's AnalogLinear in the cross-checks' config.
+    Tolerance 1e-4 relative (float32 sums over ``cols`` terms).  Before stop 9 AIHWKit ran
+    with its default ``forward.out_bound`` and returned 0 for every such output."""
+    from pulsetrain.crossbar.tile import AnalogTile
+
+    g = torch.Generator().manual_seed(seed)
+    hi = float(device.w_max)
+    w = (0.5 + 0.4 * torch.rand(rows, cols, generator=g)) * hi
+    x = torch.rand(batch, cols, generator=g)
+    d = torch.randn(batch, rows, generator=g)
+    tile = AnalogTile(device, rows, cols, torch.Generator())
+    tile.set_weight(w)
+    y = tile.forward(x)
+    pt = tile.backward(d).double().numpy()
+    reply = run_aihwkit("backward", device=to_piecewise_step(device.with_options(c2c_noise=0.0)),
+                        w=tile.weight.tolist(), x=x.tolist(), d=d.tolist())
+    ai = np.asarray(reply["grad_x"], np.float64)
+    scale = float(np.abs(pt).max())
+    return [Comparison(f"backward {device.name}",
+                       f"max |Wᵀδ| difference / max |Wᵀδ|, {rows}×{cols} layer, outputs up "
+                       f"to {float(y.abs().max()):.0f} ({float((y.abs() >= 12).float().mean()):.0%}"
+                       " beyond ±12)", scale, float(np.abs(ai).max()),
+                       float(np.abs(pt - ai).max() / scale), 1e-4)]
+
+
+def _se_of_difference(a: list[float], b: list[float]) -> float:
+    """Standard error of mean(a) − mean(b) from the two samples' spreads."""
+    return float(np.hypot(np.std(a, ddof=1) / np.sqrt(len(a)), np.std(b, ddof=1) / np.sqrt(len(b))))
+
+
 def check_replay(device: LutDevice, data: dict[str, np.ndarray], sizes: list[int],
                  lr: float = 0.05, n_batches: int = 150, batch_size: int = 64,
-                 seeds: tuple[int, ...] = (0, 1, 2)) -> list[Comparison]:
+                 seeds: tuple[int, ...] = (0, 1, 2, 3, 4)) -> list[Comparison]:
     """Open-loop replay: record the (x, δ) mini-batches that pulsetrain's plain-SGD training
     of ``sizes`` feeds each layer over ``n_batches`` steps, then apply the same batches,
     from the same initial weights, with both tools' pulsed update.  Compares per layer the
     mean ΔW (the drift) and mean |ΔW|, averaged over ``seeds`` of the pulse draws.
 
-    Tolerance: 15 % of AIHWKit's mean |ΔW| of the layer (the seed-to-seed spread of the
-    mean ΔW of the last layer is ≈ 10 % of it over 150 batches; the first layer's is
-    smaller)."""
+    Tolerance: three standard errors of the difference of the two tools' seed means,
+    from the per-seed spreads of both (a two-sided ~99.7 % band if the tools agree), but
+    at least 2 % of AIHWKit's mean |ΔW|.  A fixed fraction is not enough: the last layer's
+    drift over 150 batches differs by up to 30 % of |ΔW| between AIHWKit runs with the
+    same seeds (its C++ RNG is not seeded by torch), so its spread must be measured."""
     from pulsetrain.training.layers import analog_layers
 
     dev = device.with_options(c2c_noise=0.0)
@@ -231,13 +268,15 @@ def check_replay(device: LutDevice, data: dict[str, np.ndarray], sizes: list[int
             stats["pt_abs"].append(np.abs(pt).mean())
             stats["ai_abs"].append(np.abs(ai).mean())
         m = {k: float(np.mean(v)) for k, v in stats.items()}
-        tol = 0.15 * m["ai_abs"]
+        tol = {q: max(3 * _se_of_difference(stats["pt_" + q], stats["ai_" + q]),
+                      0.02 * m["ai_abs"]) for q in ("mean", "abs")}
         name = f"replay {device.name}, layer {i} ({w0[i].shape[1]}→{w0[i].shape[0]})"
         rows += [Comparison(name, f"mean ΔW over {n_batches} recorded batches, seeds "
-                            f"{list(seeds)}", m["pt_mean"], m["ai_mean"],
-                            m["pt_mean"] - m["ai_mean"], tol),
+                            f"{list(seeds)} (tolerance: 3 SE of the difference)",
+                            m["pt_mean"], m["ai_mean"], m["pt_mean"] - m["ai_mean"],
+                            tol["mean"]),
                  Comparison(name, "mean |ΔW|", m["pt_abs"], m["ai_abs"],
-                            m["pt_abs"] - m["ai_abs"], tol)]
+                            m["pt_abs"] - m["ai_abs"], tol["abs"])]
     return rows
 
 
@@ -285,11 +324,14 @@ def check_training(device: LutDevice, data: dict[str, np.ndarray], algorithms: d
                                     epochs=epochs, batch_size=batch_size, seed=s,
                                     data=str(path))
                 ai.append(100 * reply["test_accuracy"][-1])
+            se = _se_of_difference(pt, ai) if len(seeds) > 1 else float("nan")
             rows.append(Comparison(
                 f"training {device.name}",
                 f"{alg}: mean test accuracy % over seeds {list(seeds)} "
-                f"(pt {', '.join(f'{a:.1f}' for a in pt)}; ai {', '.join(f'{a:.1f}' for a in ai)})",
-                float(np.mean(pt)), float(np.mean(ai)), float(np.mean(pt) - np.mean(ai)), 1.5))
+                f"(pt {', '.join(f'{a:.1f}' for a in pt)}; ai {', '.join(f'{a:.1f}' for a in ai)}; "
+                f"standard error of the difference {se:.2f})",
+                float(np.mean(pt)), float(np.mean(ai)), float(np.mean(pt) - np.mean(ai)), 1.5,
+                aihwkit_runs=tuple(ai)))
     return rows
 
 
