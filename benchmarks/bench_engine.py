@@ -77,8 +77,10 @@ def measure(cfg: TrainConfig, x: torch.Tensor, y: torch.Tensor, n: int, repeats:
     return best, (pulses() - p0) / (repeats * n)
 
 
-def tile_update(n: int, use_ai: bool, batches: list[int], device_name: str) -> None:
-    """Pulsed update alone on a 256×784 tile of the device, saturated pulse trains."""
+def tile_update(n: int, use_ai: bool, batches: list[int], device_name: str,
+                repeats: int = 3) -> None:
+    """Pulsed update alone on a 256×784 tile of the device, saturated pulse trains; best
+    of ``repeats`` passes over the ``n`` samples for each tool."""
     from pulsetrain.crossbar.tile import AnalogTile
 
     dev = builtin_device(device_name)
@@ -87,19 +89,22 @@ def tile_update(n: int, use_ai: bool, batches: list[int], device_name: str) -> N
     g = torch.Generator().manual_seed(0)
     x = torch.rand(n, 784, generator=g)
     d = torch.randn(n, 256, generator=g)
-    print(f"\npulsed update alone, 256×784 tile of {device_name}, {n} samples, x ~ U(0, 1), "
-          f"δ ~ N(0, 1), lr {lr:g}: BL saturated at 31")
+    print(f"\npulsed update alone, 256×784 tile of {device_name}, {n} samples (best of "
+          f"{repeats} passes), x ~ U(0, 1), δ ~ N(0, 1), lr {lr:g}: BL saturated at 31")
     print(f"{'batch':>5s} {'pulsetrain s/s':>14s} {'pulses/sample':>13s} "
           f"{'AIHWKit s/s':>11s} {'AIHWKit pulses/sample':>21s} {'speed-up':>8s}")
     for bs in batches:
         tile = AnalogTile(dev, 256, 784, torch.Generator())
         tile.pulsed_update(x[:bs], d[:bs], lr, seed=1, dw_min=gran)  # warm-up
-        p0 = tile.pulses.total
-        t0 = time.perf_counter()
-        for k in range(0, n, bs):
-            tile.pulsed_update(x[k:k + bs], d[k:k + bs], lr, seed=k + 2, dw_min=gran)
-        sps = n / (time.perf_counter() - t0)
-        pps = (tile.pulses.total - p0) / n
+        sps = 0.0
+        for rep in range(repeats):  # best of the passes, as for AIHWKit
+            p0 = tile.pulses.total
+            t0 = time.perf_counter()
+            for k in range(0, n, bs):
+                tile.pulsed_update(x[k:k + bs], d[k:k + bs], lr, seed=k + 2 + rep * n,
+                                   dw_min=gran)
+            sps = max(sps, n / (time.perf_counter() - t0))
+            pps = (tile.pulses.total - p0) / n
         line = f"{bs:5d} {sps:14.1f} {pps:13.0f}"
         if use_ai:
             with tempfile.TemporaryDirectory() as tmp:
@@ -107,7 +112,7 @@ def tile_update(n: int, use_ai: bool, batches: list[int], device_name: str) -> N
                 np.savez(path, x=x.numpy(), d=d.numpy())
                 r = run_aihwkit("update_throughput", device=to_piecewise_step(dev), lr=lr,
                                 data=str(path), batch_size=bs, count_samples=4,
-                                threads=torch.get_num_threads())
+                                threads=torch.get_num_threads(), repeats=repeats)
             a = r["samples_per_second"]
             line += f" {a:11.1f} {r['pulses_per_sample']:21.0f} {sps / a:8.1f}"
         print(line, flush=True)
@@ -176,7 +181,7 @@ def main() -> None:
                              f" {'—':>11s} {'—':>15s} {'—':>8s}")
                 print(line, flush=True)
     if args.tile_samples:
-        tile_update(args.tile_samples, use_ai, args.batches, args.device)
+        tile_update(args.tile_samples, use_ai, args.batches, args.device, args.repeats)
 
 
 if __name__ == "__main__":

@@ -105,6 +105,69 @@ def test_fused_sgd_kernel_equals_trains_then_apply() -> None:
         assert torch.equal(a.w, b.w)
 
 
+@pytest.mark.skipif("numba" not in BACKENDS, reason="numba not installed")
+def test_long_walks_agree_with_torch() -> None:
+    """Hundreds of pulses per weight in one call (mixed precision at a high learning rate;
+    the numba kernel sorts walks by length into more bins than its preallocated 66 — this
+    once corrupted the heap) and a wide spread of walk lengths per row: the numba
+    lockstep walk equals the torch reference's pulse counts exactly and its weights to
+    float32 rounding: the torch walk rounds to float32 after every pulse (≤ 1.2e-7 per
+    pulse for |w| ≤ 1), up to ~700 pulses per weight here, so 1e-4; the float64 check
+    below pins the walk itself to 1e-12.  Device with d2d variation."""
+    dev = builtin_device("ID161ZR15000-200ns").with_options(
+        variation=Variation(step_gain_std=0.2, bound_std=0.1, up_down_std=0.1))
+    out = {}
+    for backend in ("numba", "torch"):
+        tile = _tile(dev, 16, 70, backend)
+        tile.set_weight(torch.rand(16, 70, generator=torch.Generator().manual_seed(2)) - 0.5)
+        g = torch.Generator().manual_seed(3)
+        totals = []
+        for scale in (0.5, 5.0, 30.0):
+            chi = torch.randn(16, 70, generator=g) * scale
+            totals.append(tile.transfer_accumulator(chi, 0.05, 0.07, 1))
+        totals.append(tile.apply_pulse_counts(
+            torch.randint(-400, 401, (16, 70), generator=g), 2))
+        out[backend] = (totals, tile.w.clone())
+    assert out["numba"][0] == out["torch"][0]
+    assert max(u + d for u, d in out["numba"][0]) > 16 * 70 * 100  # long walks happened
+    torch.testing.assert_close(out["numba"][1], out["torch"][1], atol=1e-4, rtol=0)
+
+
+@pytest.mark.skipif("numba" not in BACKENDS, reason="numba not installed")
+def test_lockstep_walk_equals_pulse_by_pulse_walk_in_float64() -> None:
+    """The numba kernel walks long pulse runs in table coordinates (one multiply-add per
+    pulse, many weights in lockstep); in float64 it equals the plain per-pulse LUT walk in
+    weight coordinates to 1e-12 for walks of 1–400 pulses, up and down, with d2d gains and
+    bounds."""
+    import numpy as np
+
+    from pulsetrain.crossbar import _numba_kernels as nk
+
+    dev = builtin_device("ID161ZR15000-2us").with_options(
+        variation=Variation(step_gain_std=0.2, bound_std=0.1, up_down_std=0.1))
+    tile = _tile(dev, 8, 50, "numba")
+    rng = np.random.default_rng(0)
+    lo, hi = tile.dt.w_min.double().numpy(), tile.dt.w_max.double().numpy()
+    gu, gd = tile.dt.gain_up.double().numpy(), tile.dt.gain_down.double().numpy()
+    lut_up, lut_down = tile.dt.lut_up.double().numpy(), tile.dt.lut_down.double().numpy()
+    w = lo + (hi - lo) * rng.random((8, 50))
+    counts = rng.integers(-400, 401, (8, 50))
+    expected = w.copy()
+    for i in range(8):
+        for j in range(50):
+            n = int(counts[i, j])
+            if n:
+                expected[i, j], _ = nk.pulses(w[i, j], abs(n), 1 if n > 0 else -1, lut_up,
+                                              lut_down, gu[i, j], gd[i, j], lo[i, j],
+                                              hi[i, j], 0.0, 0, 0, 0)
+    got = w.copy()
+    n_up, n_down = np.zeros(8, np.int64), np.zeros(8, np.int64)
+    nk.counts(got, counts, lut_up, lut_down, gu, gd, lo, hi, 0.0, 0, n_up, n_down)
+    assert n_up.sum() == counts.clip(min=0).sum() and n_down.sum() == (-counts).clip(min=0).sum()
+    assert np.abs(got - expected).max() < 1e-12
+    assert np.abs(got - w).max() > 0.1  # the walks moved the weights
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_accumulator_transfer_fires_trunc_and_keeps_remainder(backend: str) -> None:
     """Constant-step device, ε_up = 0.01, ε_down = 0.02: χ = 0.035 → 3 up pulses, remainder

@@ -9,7 +9,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import njit, prange, types
+from numba.extending import intrinsic
 
 MASK = np.uint64(0xFFFFFFFF)
 
@@ -99,17 +100,23 @@ def signs(v):
                 out[b, j] = -1
     return out
 
-@njit(inline="always", cache=True)
-def popcount(v):
-    c = 0
-    while v:
-        v &= v - 1
-        c += 1
-    return c
+@intrinsic
+def popcount(typingctx, v):
+    """Set bits of an int64 (one ``ctpop`` instruction)."""
+    if v != types.int64:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.ctpop(args[0])
+
+    return types.int64(types.int64), codegen
 
 @njit(inline="always", cache=True)
 def pulses(wij, n, direction, lut_up, lut_down, gu, gd, lo, hi, c2c,
            seed, index, ordinal):
+    """``n`` pulses of one weight, pulse by pulse in weight coordinates, with
+    cycle-to-cycle noise (counter-based, ``ordinal`` onwards); returns (weight, next
+    ordinal).  The reference walk; noise-free runs use :func:`walk`/:func:`lockstep`."""
     m = lut_up.shape[0]
     for _ in range(n):
         pos = (wij - lo) / (hi - lo)
@@ -126,12 +133,113 @@ def pulses(wij, n, direction, lut_up, lut_down, gu, gd, lo, hi, c2c,
         wij = min(max(wij + direction * step, lo), hi)
     return wij, ordinal
 
+@njit(cache=True)
+def node_tables(lut_up, lut_down):
+    """Steps as ``c[k] + s[k]·pos`` on segment k of the table coordinate pos ∈ [0, m−1]
+    (the linear interpolation of the LUT, rewritten as one multiply-add); the up table
+    at offset 0, the down table at offset m."""
+    m = lut_up.shape[0]
+    c = np.zeros(2 * m, np.float64)
+    sl = np.zeros(2 * m, np.float64)
+    for off in range(2):
+        lut = lut_up if off == 0 else lut_down
+        for k in range(m - 1):
+            slope = np.float64(lut[k + 1]) - np.float64(lut[k])
+            sl[off * m + k] = slope
+            c[off * m + k] = np.float64(lut[k]) - k * slope
+    return c, sl
+
+@njit(inline="always", cache=True)
+def walk_start(wij, direction, gu, gd, lo, hi, m):
+    """Table coordinate of ``wij`` and the per-pulse factor ``±gain·(m−1)/(hi−lo)``."""
+    scale = (m - 1) / (hi - lo)
+    pos = min(max((wij - lo) * scale, 0.0), m - 1.0)
+    if direction > 0:
+        return pos, gu * scale, 0
+    return pos, -gd * scale, m
+
+@njit(inline="always", cache=True)
+def walk(pos, fac, off, n, tab_c, tab_s, m):
+    """``n`` pulses of one weight in table coordinates: one multiply-add per pulse."""
+    top = m - 1.0
+    last = m - 2
+    for _ in range(n):
+        k = min(int(pos), last) + off
+        pos = min(max(pos + fac * (tab_c[k] + tab_s[k] * pos), 0.0), top)
+    return pos
+
+@njit(inline="always", cache=True)
+def scratch(n):
+    """Work buffers of :func:`lockstep` for up to ``n`` walks, in its argument order:
+    ``pos, fac`` (float64), ``wj, off, left`` (int64), their sorted copies ``s_pos,
+    s_fac, s_off, s_left, s_j``, and 66 rank bins (walks of ≤ 64 pulses)."""
+    return (np.empty(n, np.float64), np.empty(n, np.float64), np.empty(n, np.int64),
+            np.empty(n, np.int64), np.empty(n, np.int64),
+            np.empty(n, np.float64), np.empty(n, np.float64), np.empty(n, np.int64),
+            np.empty(n, np.int64), np.empty(n, np.int64), np.zeros(66, np.int64))
+
+
+@njit(inline="always", cache=True)
+def lockstep(wj, pos, fac, off, left, n_act, tab_c, tab_s, m,
+             s_pos, s_fac, s_off, s_left, s_j, bins):
+    """Walk ``n_act`` independent weights together, one pulse each per round, so the
+    dependent chains of different weights overlap.  The walks are first sorted by pulse
+    count, longest first (counting sort), so round t is a branch-free loop over the walks
+    still running — a prefix.  On return ``s_j[q]`` and ``s_pos[q]`` hold each walk's
+    weight index and final position.  (No argument is reassigned: numba's inlining
+    mishandles the reference count of a reassigned array argument — it corrupted the
+    heap once.)"""
+    top = m - 1.0
+    last = m - 2
+    n_max = 0
+    for q in range(n_act):
+        n_max = max(n_max, left[q])
+    # rank r = n_max − n (longest walks first); more ranks than ``bins`` holds (mixed
+    # precision can fire hundreds of pulses per weight): a buffer of this call's own
+    work = bins if n_max + 2 <= bins.shape[0] else np.empty(n_max + 2, np.int64)
+    for r in range(n_max + 2):
+        work[r] = 0
+    for q in range(n_act):
+        work[n_max - left[q] + 1] += 1
+    for r in range(1, n_max + 2):
+        work[r] += work[r - 1]
+    for q in range(n_act):
+        r = n_max - left[q]
+        dst = work[r]
+        work[r] += 1
+        s_pos[dst] = pos[q]
+        s_fac[dst] = fac[q]
+        s_off[dst] = off[q]
+        s_left[dst] = left[q]
+        s_j[dst] = wj[q]
+    act = n_act
+    for t in range(n_max):
+        while s_left[act - 1] <= t:
+            act -= 1
+        for q in range(act):
+            p = s_pos[q]
+            k = min(int(p), last) + s_off[q]
+            s_pos[q] = min(max(p + s_fac[q] * (tab_c[k] + tab_s[k] * p), 0.0), top)
+
+@njit(inline="always", cache=True)
+def walk_end(pos, lo, hi, m):
+    """Weight at table coordinate ``pos`` (inverse of :func:`walk_start`)."""
+    return min(max(lo + pos * (hi - lo) * (1.0 / (m - 1)), lo), hi)
+
+# samples whose trains one parallel pass walks (x trains of 16 × 784 inputs: 100 kB)
+SAMPLE_CHUNK = 16
+
+# walks of at most this many pulses are done at once; longer ones go to the lockstep
+SHORT_WALK = 2
+
 @njit(parallel=True, cache=True)
 def trains(w, x_bits, x_sign, d_bits, d_sign,
            lut_up, lut_down, gain_up, gain_down, w_min, w_max, c2c, seed, n_up, n_down):
     out_n, in_n = w.shape
     batch = x_bits.shape[0]
-    cols = np.empty((batch, in_n), np.int64)  # per sample: the inputs that fire at all
+    m = lut_up.shape[0]
+    tab_c, tab_s = node_tables(lut_up, lut_down)
+    cols = np.empty((batch, in_n), np.int32)  # per sample: the inputs that fire at all
     ncols = np.zeros(batch, np.int64)
     for b in range(batch):
         k = 0
@@ -140,32 +248,66 @@ def trains(w, x_bits, x_sign, d_bits, d_sign,
                 cols[b, k] = j
                 k += 1
         ncols[b] = k
-    for i in prange(out_n):
-        ordv = np.zeros(in_n, np.int64)
-        cu = 0
-        cd = 0
-        for b in range(batch):
-            db = d_bits[b, i]
-            if db == 0:
+    # c2c noise ordinals per weight, running over the samples (noise-free: unused)
+    ordv = np.zeros((out_n, in_n) if c2c > 0.0 else (1, 1), np.int64)
+    # samples in chunks, so one chunk's trains stay in cache while every row walks them
+    for c0 in range(0, batch, SAMPLE_CHUNK):
+        c1 = min(batch, c0 + SAMPLE_CHUNK)
+        for i in prange(out_n):
+            idle = True  # most rows get no pulse at small learning rates: no buffers then
+            for b in range(c0, c1):
+                if d_bits[b, i] != 0:
+                    idle = False
+            if idle:
                 continue
-            ds = d_sign[b, i]
-            for kk in range(ncols[b]):
-                j = cols[b, kk]
-                c = x_bits[b, j] & db
-                if c == 0:
+            (pos, fac, wj, off, left,
+             s_pos, s_fac, s_off, s_left, s_j, bins) = scratch(in_n)  # lockstep buffers
+            cu = 0
+            cd = 0
+            for b in range(c0, c1):
+                db = d_bits[b, i]
+                if db == 0:
                     continue
-                n = popcount(c)
-                direction = -ds * x_sign[b, j]
-                if direction > 0:
-                    cu += n
-                else:
-                    cd += n
-                wij, ordv[j] = pulses(np.float64(w[i, j]), n, direction, lut_up, lut_down,
-                                      gain_up[i, j], gain_down[i, j], w_min[i, j],
-                                      w_max[i, j], c2c, seed, i * in_n + j, ordv[j])
-                w[i, j] = wij
-        n_up[i] = cu
-        n_down[i] = cd
+                ds = d_sign[b, i]
+                n_act = 0
+                for kk in range(ncols[b]):
+                    j = cols[b, kk]
+                    c = x_bits[b, j] & db
+                    if c == 0:
+                        continue
+                    n = popcount(c)
+                    direction = -ds * x_sign[b, j]
+                    if direction > 0:
+                        cu += n
+                    else:
+                        cd += n
+                    if c2c > 0.0:
+                        wij, ordv[i, j] = pulses(np.float64(w[i, j]), n, direction, lut_up,
+                                                 lut_down, gain_up[i, j], gain_down[i, j],
+                                                 w_min[i, j], w_max[i, j], c2c, seed,
+                                                 i * in_n + j, ordv[i, j])
+                        w[i, j] = wij
+                        continue
+                    p, f, o = walk_start(np.float64(w[i, j]), direction, gain_up[i, j],
+                                         gain_down[i, j], w_min[i, j], w_max[i, j], m)
+                    if n <= SHORT_WALK:
+                        w[i, j] = walk_end(walk(p, f, o, n, tab_c, tab_s, m), w_min[i, j],
+                                           w_max[i, j], m)
+                        continue
+                    wj[n_act] = j
+                    pos[n_act] = p
+                    fac[n_act] = f
+                    off[n_act] = o
+                    left[n_act] = n
+                    n_act += 1
+                if n_act > 0:
+                    lockstep(wj, pos, fac, off, left, n_act, tab_c, tab_s, m,
+                             s_pos, s_fac, s_off, s_left, s_j, bins)
+                    for q in range(n_act):
+                        j = s_j[q]
+                        w[i, j] = walk_end(s_pos[q], w_min[i, j], w_max[i, j], m)
+            n_up[i] += cu
+            n_down[i] += cd
 
 @njit(inline="always", cache=True)
 def signed_pulses(w, i, j, n, lut_up, lut_down, gain_up, gain_down, w_min, w_max, c2c,
@@ -177,13 +319,52 @@ def signed_pulses(w, i, j, n, lut_up, lut_down, gain_up, gain_down, w_min, w_max
                     c2c, seed, i * w.shape[1] + j, 0)
     w[i, j] = wij
 
+@njit(inline="always", cache=True)
+def row_pulses(w, i, wj, n_signed, n_act, lut_up, lut_down, gain_up, gain_down, w_min,
+               w_max, c2c, seed, tab_c, tab_s, buf):
+    """Apply ``n_signed[q]`` pulses (sign = direction) to ``w[i, wj[q]]`` for q < n_act:
+    walked in lockstep without cycle-to-cycle noise, one weight after another with it.
+    ``buf`` is :func:`scratch` of the row length."""
+    m = lut_up.shape[0]
+    if c2c > 0.0:
+        for q in range(n_act):
+            signed_pulses(w, i, wj[q], n_signed[q], lut_up, lut_down, gain_up, gain_down,
+                          w_min, w_max, c2c, seed)
+        return
+    pos, fac, _, off, left, s_pos, s_fac, s_off, s_left, s_j, bins = buf
+    for q in range(n_act):
+        j = wj[q]
+        n = n_signed[q]
+        p, f, o = walk_start(np.float64(w[i, j]), 1 if n > 0 else -1, gain_up[i, j],
+                             gain_down[i, j], w_min[i, j], w_max[i, j], m)
+        pos[q] = p
+        fac[q] = f
+        off[q] = o
+        left[q] = abs(n)
+    lockstep(wj, pos, fac, off, left, n_act, tab_c, tab_s, m, s_pos, s_fac, s_off, s_left,
+             s_j, bins)
+    for q in range(n_act):
+        j = s_j[q]
+        w[i, j] = walk_end(s_pos[q], w_min[i, j], w_max[i, j], m)
+
 @njit(parallel=True, cache=True)
 def counts(w, cnt, lut_up, lut_down,
            gain_up, gain_down, w_min, w_max, c2c, seed, n_up, n_down):
     out_n, in_n = w.shape
+    tab_c, tab_s = node_tables(lut_up, lut_down)
     for i in prange(out_n):
+        n_act = 0
+        for j in range(in_n):
+            if cnt[i, j] != 0:
+                n_act += 1
+        if n_act == 0:  # no buffers for rows without pulses
+            continue
+        wj = np.empty(n_act, np.int64)
+        ns = np.empty(n_act, np.int64)
+        buf = scratch(n_act)
         cu = 0
         cd = 0
+        n_act = 0
         for j in range(in_n):
             n = cnt[i, j]
             if n == 0:
@@ -192,8 +373,11 @@ def counts(w, cnt, lut_up, lut_down,
                 cu += n
             else:
                 cd -= n
-            signed_pulses(w, i, j, n, lut_up, lut_down, gain_up, gain_down, w_min, w_max,
-                          c2c, seed)
+            wj[n_act] = j
+            ns[n_act] = n
+            n_act += 1
+        row_pulses(w, i, wj, ns, n_act, lut_up, lut_down, gain_up, gain_down, w_min, w_max,
+                   c2c, seed, tab_c, tab_s, buf)
         n_up[i] = cu
         n_down[i] = cd
 
@@ -211,9 +395,21 @@ def accumulated(w, chi, eps_up, eps_down, lut_up, lut_down,
 def accumulated_rows(w, chi, eps_up, eps_down, lut_up, lut_down,
                      gain_up, gain_down, w_min, w_max, c2c, seed, n_up, n_down):
     out_n, in_n = w.shape
+    tab_c, tab_s = node_tables(lut_up, lut_down)
     for i in prange(out_n):
+        n_act = 0
+        for j in range(in_n):
+            c = chi[i, j]
+            if int(c / (eps_up if c > 0 else eps_down)) != 0:
+                n_act += 1
+        if n_act == 0:  # no buffers for rows without pulses
+            continue
+        wj = np.empty(n_act, np.int64)
+        ns = np.empty(n_act, np.int64)
+        buf = scratch(n_act)
         cu = 0
         cd = 0
+        n_act = 0
         for j in range(in_n):
             c = chi[i, j]
             e = eps_up if c > 0 else eps_down
@@ -225,8 +421,11 @@ def accumulated_rows(w, chi, eps_up, eps_down, lut_up, lut_down,
                 cu += n
             else:
                 cd -= n
-            signed_pulses(w, i, j, n, lut_up, lut_down, gain_up, gain_down, w_min, w_max,
-                          c2c, seed)
+            wj[n_act] = j
+            ns[n_act] = n
+            n_act += 1
+        row_pulses(w, i, wj, ns, n_act, lut_up, lut_down, gain_up, gain_down, w_min, w_max,
+                   c2c, seed, tab_c, tab_s, buf)
         n_up[i] = cu
         n_down[i] = cd
 
