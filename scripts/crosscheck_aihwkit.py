@@ -40,7 +40,8 @@ def table(rows: list[Comparison]) -> str:
            "|---|---|---|---|---|---|---|"]
     for r in rows:
         tol = "reported" if r.tolerance == float("inf") else f"{r.tolerance:g}"
-        out.append(f"| {r.check} | {r.quantity} | {r.pulsetrain:.6g} | {r.aihwkit:.6g} | "
+        quantity = r.quantity.replace("|", "\\|")  # |x| inside a Markdown table cell
+        out.append(f"| {r.check} | {quantity} | {r.pulsetrain:.6g} | {r.aihwkit:.6g} | "
                    f"{r.difference:.3g} | {tol} | {'yes' if r.passed else '**NO**'} |")
     return "\n".join(out)
 
