@@ -226,6 +226,18 @@ def walk_end(pos, lo, hi, m):
     """Weight at table coordinate ``pos`` (inverse of :func:`walk_start`)."""
     return min(max(lo + pos * (hi - lo) * (1.0 / (m - 1)), lo), hi)
 
+@njit(inline="always", cache=True)
+def finish_walks(w, i, n_act, buf, tab_c, tab_s, w_min, w_max, m):
+    """Run the ``n_act`` walks queued in the :func:`scratch` buffers ``buf`` (positions,
+    factors, weight indices, table offsets, pulse counts) in lockstep and store the final
+    weights in row ``i`` of ``w``."""
+    pos, fac, wj, off, left, s_pos, s_fac, s_off, s_left, s_j, bins = buf
+    lockstep(wj, pos, fac, off, left, n_act, tab_c, tab_s, m, s_pos, s_fac, s_off, s_left,
+             s_j, bins)
+    for q in range(n_act):
+        j = s_j[q]
+        w[i, j] = walk_end(s_pos[q], w_min[i, j], w_max[i, j], m)
+
 # samples whose trains one parallel pass walks (x trains of 16 × 784 inputs: 100 kB)
 SAMPLE_CHUNK = 16
 
@@ -260,8 +272,8 @@ def trains(w, x_bits, x_sign, d_bits, d_sign,
                     idle = False
             if idle:
                 continue
-            (pos, fac, wj, off, left,
-             s_pos, s_fac, s_off, s_left, s_j, bins) = scratch(in_n)  # lockstep buffers
+            buf = scratch(in_n)  # lockstep buffers
+            pos, fac, wj, off, left = buf[0], buf[1], buf[2], buf[3], buf[4]
             cu = 0
             cd = 0
             for b in range(c0, c1):
@@ -301,11 +313,7 @@ def trains(w, x_bits, x_sign, d_bits, d_sign,
                     left[n_act] = n
                     n_act += 1
                 if n_act > 0:
-                    lockstep(wj, pos, fac, off, left, n_act, tab_c, tab_s, m,
-                             s_pos, s_fac, s_off, s_left, s_j, bins)
-                    for q in range(n_act):
-                        j = s_j[q]
-                        w[i, j] = walk_end(s_pos[q], w_min[i, j], w_max[i, j], m)
+                    finish_walks(w, i, n_act, buf, tab_c, tab_s, w_min, w_max, m)
             n_up[i] += cu
             n_down[i] += cd
 
@@ -320,66 +328,54 @@ def signed_pulses(w, i, j, n, lut_up, lut_down, gain_up, gain_down, w_min, w_max
     w[i, j] = wij
 
 @njit(inline="always", cache=True)
-def row_pulses(w, i, wj, n_signed, n_act, lut_up, lut_down, gain_up, gain_down, w_min,
-               w_max, c2c, seed, tab_c, tab_s, buf):
-    """Apply ``n_signed[q]`` pulses (sign = direction) to ``w[i, wj[q]]`` for q < n_act:
-    walked in lockstep without cycle-to-cycle noise, one weight after another with it.
-    ``buf`` is :func:`scratch` of the row length."""
+def count_row(w, i, row, n_act, lut_up, lut_down, gain_up, gain_down, w_min, w_max, c2c,
+              seed, tab_c, tab_s):
+    """Apply ``row[j]`` pulses (sign = direction) to ``w[i, j]``; ``n_act`` is the number
+    of nonzero entries of ``row``.  Returns (up, down) pulse totals.  Without
+    cycle-to-cycle noise the weights are walked in lockstep; with it one after another,
+    pulse by pulse.  Rows without pulses allocate nothing."""
     m = lut_up.shape[0]
-    if c2c > 0.0:
-        for q in range(n_act):
-            signed_pulses(w, i, wj[q], n_signed[q], lut_up, lut_down, gain_up, gain_down,
-                          w_min, w_max, c2c, seed)
-        return
-    pos, fac, _, off, left, s_pos, s_fac, s_off, s_left, s_j, bins = buf
-    for q in range(n_act):
-        j = wj[q]
-        n = n_signed[q]
-        p, f, o = walk_start(np.float64(w[i, j]), 1 if n > 0 else -1, gain_up[i, j],
-                             gain_down[i, j], w_min[i, j], w_max[i, j], m)
-        pos[q] = p
-        fac[q] = f
-        off[q] = o
+    cu = 0
+    cd = 0
+    if n_act == 0:
+        return cu, cd
+    buf = scratch(n_act)
+    pos, fac, wj, off, left = buf[0], buf[1], buf[2], buf[3], buf[4]
+    q = 0
+    for j in range(row.shape[0]):
+        n = row[j]
+        if n == 0:
+            continue
+        if n > 0:
+            cu += n
+        else:
+            cd -= n
+        if c2c > 0.0:
+            signed_pulses(w, i, j, n, lut_up, lut_down, gain_up, gain_down, w_min, w_max,
+                          c2c, seed)
+            continue
+        pos[q], fac[q], off[q] = walk_start(np.float64(w[i, j]), 1 if n > 0 else -1,
+                                            gain_up[i, j], gain_down[i, j], w_min[i, j],
+                                            w_max[i, j], m)
+        wj[q] = j
         left[q] = abs(n)
-    lockstep(wj, pos, fac, off, left, n_act, tab_c, tab_s, m, s_pos, s_fac, s_off, s_left,
-             s_j, bins)
-    for q in range(n_act):
-        j = s_j[q]
-        w[i, j] = walk_end(s_pos[q], w_min[i, j], w_max[i, j], m)
+        q += 1
+    if q > 0:
+        finish_walks(w, i, q, buf, tab_c, tab_s, w_min, w_max, m)
+    return cu, cd
 
 @njit(parallel=True, cache=True)
 def counts(w, cnt, lut_up, lut_down,
            gain_up, gain_down, w_min, w_max, c2c, seed, n_up, n_down):
-    out_n, in_n = w.shape
+    out_n = w.shape[0]
     tab_c, tab_s = node_tables(lut_up, lut_down)
     for i in prange(out_n):
         n_act = 0
-        for j in range(in_n):
+        for j in range(cnt.shape[1]):
             if cnt[i, j] != 0:
                 n_act += 1
-        if n_act == 0:  # no buffers for rows without pulses
-            continue
-        wj = np.empty(n_act, np.int64)
-        ns = np.empty(n_act, np.int64)
-        buf = scratch(n_act)
-        cu = 0
-        cd = 0
-        n_act = 0
-        for j in range(in_n):
-            n = cnt[i, j]
-            if n == 0:
-                continue
-            if n > 0:
-                cu += n
-            else:
-                cd -= n
-            wj[n_act] = j
-            ns[n_act] = n
-            n_act += 1
-        row_pulses(w, i, wj, ns, n_act, lut_up, lut_down, gain_up, gain_down, w_min, w_max,
-                   c2c, seed, tab_c, tab_s, buf)
-        n_up[i] = cu
-        n_down[i] = cd
+        n_up[i], n_down[i] = count_row(w, i, cnt[i], n_act, lut_up, lut_down, gain_up,
+                                       gain_down, w_min, w_max, c2c, seed, tab_c, tab_s)
 
 
 @njit(cache=True)
@@ -397,37 +393,23 @@ def accumulated_rows(w, chi, eps_up, eps_down, lut_up, lut_down,
     out_n, in_n = w.shape
     tab_c, tab_s = node_tables(lut_up, lut_down)
     for i in prange(out_n):
-        n_act = 0
-        for j in range(in_n):
+        n_due = 0  # most rows fire nothing at a given step: no buffers then (a full
+        for j in range(in_n):  # count, not an early exit: this loop vectorises)
             c = chi[i, j]
             if int(c / (eps_up if c > 0 else eps_down)) != 0:
-                n_act += 1
-        if n_act == 0:  # no buffers for rows without pulses
+                n_due += 1
+        if n_due == 0:
             continue
-        wj = np.empty(n_act, np.int64)
-        ns = np.empty(n_act, np.int64)
-        buf = scratch(n_act)
-        cu = 0
-        cd = 0
-        n_act = 0
+        row = np.zeros(in_n, np.int64)
         for j in range(in_n):
             c = chi[i, j]
             e = eps_up if c > 0 else eps_down
             n = int(c / e)
-            if n == 0:
-                continue
-            chi[i, j] = c - np.float32(n) * e
-            if n > 0:
-                cu += n
-            else:
-                cd -= n
-            wj[n_act] = j
-            ns[n_act] = n
-            n_act += 1
-        row_pulses(w, i, wj, ns, n_act, lut_up, lut_down, gain_up, gain_down, w_min, w_max,
-                   c2c, seed, tab_c, tab_s, buf)
-        n_up[i] = cu
-        n_down[i] = cd
+            if n != 0:
+                chi[i, j] = c - np.float32(n) * e
+                row[j] = n
+        n_up[i], n_down[i] = count_row(w, i, row, n_due, lut_up, lut_down, gain_up,
+                                       gain_down, w_min, w_max, c2c, seed, tab_c, tab_s)
 
 @njit(cache=True)
 def sgd_update(w, x, d, lr, dw_min, bl, update_management, bl_management, seed_x, seed_d,
