@@ -116,7 +116,7 @@ def pulses(wij, n, direction, lut_up, lut_down, gu, gd, lo, hi, c2c,
            seed, index, ordinal):
     """``n`` pulses of one weight, pulse by pulse in weight coordinates, with
     cycle-to-cycle noise (counter-based, ``ordinal`` onwards); returns (weight, next
-    ordinal).  The reference walk; noise-free runs use :func:`walk`/:func:`lockstep`."""
+    ordinal).  The reference walk; noise-free runs use :func:`walk_queue`."""
     m = lut_up.shape[0]
     for _ in range(n):
         pos = (wij - lo) / (hi - lo)
@@ -150,68 +150,28 @@ def node_tables(lut_up, lut_down):
     return c, sl
 
 @njit(inline="always", cache=True)
-def walk_start(wij, direction, gu, gd, lo, hi, m):
-    """Table coordinate of ``wij`` and the per-pulse factor ``±gain·(m−1)/(hi−lo)``."""
-    scale = (m - 1) / (hi - lo)
-    pos = min(max((wij - lo) * scale, 0.0), m - 1.0)
-    if direction > 0:
-        return pos, gu * scale, 0
-    return pos, -gd * scale, m
-
-@njit(inline="always", cache=True)
-def walk(pos, fac, off, n, tab_c, tab_s, m):
-    """``n`` pulses of one weight in table coordinates: one multiply-add per pulse."""
-    top = m - 1.0
-    last = m - 2
-    for _ in range(n):
-        k = min(int(pos), last) + off
-        pos = min(max(pos + fac * (tab_c[k] + tab_s[k] * pos), 0.0), top)
-    return pos
+def walk_end(pos, lo, hi, m):
+    """Weight at table coordinate ``pos`` ∈ [0, m−1] (walks run in table coordinates:
+    a pulse is ``pos += fac·(c[k] + s[k]·pos)`` with ``fac = ±gain·(m−1)/(hi−lo)``)."""
+    return min(max(lo + pos * (hi - lo) * (1.0 / (m - 1)), lo), hi)
 
 @njit(inline="always", cache=True)
 def scratch(n):
-    """Work buffers of :func:`lockstep` for up to ``n`` walks, in its argument order:
-    ``pos, fac`` (float64), ``wj, off, left`` (int64), their sorted copies ``s_pos,
-    s_fac, s_off, s_left, s_j``, and 66 rank bins (walks of ≤ 64 pulses)."""
-    return (np.empty(n, np.float64), np.empty(n, np.float64), np.empty(n, np.int64),
-            np.empty(n, np.int64), np.empty(n, np.int64),
+    """Work buffers of :func:`walk_queue` for up to ``n`` walks, in its argument order:
+    the queue ``q_j, q_n`` (weight index, signed pulse count), the walks sorted by length
+    ``s_pos, s_fac`` (float64), ``s_off, s_left, s_j`` (int64), and 66 rank bins."""
+    return (np.empty(n, np.int64), np.empty(n, np.int64),
             np.empty(n, np.float64), np.empty(n, np.float64), np.empty(n, np.int64),
             np.empty(n, np.int64), np.empty(n, np.int64), np.zeros(66, np.int64))
 
 
 @njit(inline="always", cache=True)
-def lockstep(wj, pos, fac, off, left, n_act, tab_c, tab_s, m,
-             s_pos, s_fac, s_off, s_left, s_j, bins):
-    """Walk ``n_act`` independent weights together, one pulse each per round, so the
-    dependent chains of different weights overlap.  The walks are first sorted by pulse
-    count, longest first (counting sort), so round t is a branch-free loop over the walks
-    still running — a prefix.  On return ``s_j[q]`` and ``s_pos[q]`` hold each walk's
-    weight index and final position.  (No argument is reassigned: numba's inlining
-    mishandles the reference count of a reassigned array argument — it corrupted the
-    heap once.)"""
+def rounds(s_pos, s_fac, s_off, s_left, n_act, n_max, tab_c, tab_s, m):
+    """Advance ``n_act`` walks sorted longest first, one pulse each per round: round t
+    runs the walks with more than t pulses — a prefix, so each round is a branch-free
+    loop whose iterations (different weights) are independent and overlap."""
     top = m - 1.0
     last = m - 2
-    n_max = 0
-    for q in range(n_act):
-        n_max = max(n_max, left[q])
-    # rank r = n_max − n (longest walks first); more ranks than ``bins`` holds (mixed
-    # precision can fire hundreds of pulses per weight): a buffer of this call's own
-    work = bins if n_max + 2 <= bins.shape[0] else np.empty(n_max + 2, np.int64)
-    for r in range(n_max + 2):
-        work[r] = 0
-    for q in range(n_act):
-        work[n_max - left[q] + 1] += 1
-    for r in range(1, n_max + 2):
-        work[r] += work[r - 1]
-    for q in range(n_act):
-        r = n_max - left[q]
-        dst = work[r]
-        work[r] += 1
-        s_pos[dst] = pos[q]
-        s_fac[dst] = fac[q]
-        s_off[dst] = off[q]
-        s_left[dst] = left[q]
-        s_j[dst] = wj[q]
     act = n_act
     for t in range(n_max):
         while s_left[act - 1] <= t:
@@ -221,28 +181,54 @@ def lockstep(wj, pos, fac, off, left, n_act, tab_c, tab_s, m,
             k = min(int(p), last) + s_off[q]
             s_pos[q] = min(max(p + s_fac[q] * (tab_c[k] + tab_s[k] * p), 0.0), top)
 
-@njit(inline="always", cache=True)
-def walk_end(pos, lo, hi, m):
-    """Weight at table coordinate ``pos`` (inverse of :func:`walk_start`)."""
-    return min(max(lo + pos * (hi - lo) * (1.0 / (m - 1)), lo), hi)
 
 @njit(inline="always", cache=True)
-def finish_walks(w, i, n_act, buf, tab_c, tab_s, w_min, w_max, m):
-    """Run the ``n_act`` walks queued in the :func:`scratch` buffers ``buf`` (positions,
-    factors, weight indices, table offsets, pulse counts) in lockstep and store the final
-    weights in row ``i`` of ``w``."""
-    pos, fac, wj, off, left, s_pos, s_fac, s_off, s_left, s_j, bins = buf
-    lockstep(wj, pos, fac, off, left, n_act, tab_c, tab_s, m, s_pos, s_fac, s_off, s_left,
-             s_j, bins)
+def walk_queue(w, i, nq, n_max, buf, tab_c, tab_s, gain_up, gain_down, w_min, w_max, m):
+    """Apply the ``nq`` queued walks of row ``i`` (``buf[0][q]`` weight index,
+    ``buf[1][q]`` signed nonzero pulse count, at most ``n_max`` pulses) in lockstep and
+    store the final weights.  The queue is counting-sorted by length straight into the
+    walk buffers (converted to table coordinates on the way), without a branch on the
+    count or the direction — both are random in pulsed SGD, and mispredicted branches
+    cost more than the walk itself.  (No argument is reassigned: numba's inlining
+    mishandles the reference count of a reassigned array argument — it corrupted the
+    heap once.)"""
+    q_j, q_n, s_pos, s_fac, s_off, s_left, s_j, bins = buf
+    # rank bins: walks of n pulses go to bin n (more bins than preallocated: mixed
+    # precision can fire hundreds of pulses per weight — a buffer of this call's own)
+    work = bins if n_max + 2 <= bins.shape[0] else np.empty(n_max + 2, np.int64)
+    for r in range(n_max + 1):
+        work[r] = 0
+    for q in range(nq):
+        work[abs(q_n[q])] += 1
+    acc = 0  # bin starts, longest walks first
+    for r in range(n_max, -1, -1):
+        h = work[r]
+        work[r] = acc
+        acc += h
+    n_act = work[0]
+    scale_m = m - 1.0
+    for q in range(nq):
+        j = q_j[q]
+        c = q_n[q]
+        n = abs(c)
+        dst = work[n]
+        work[n] = dst + 1
+        lo = w_min[i, j]
+        scale = scale_m / (w_max[i, j] - lo)
+        up_fac = gain_up[i, j] * scale
+        down_fac = -gain_down[i, j] * scale
+        s_pos[dst] = min(max((np.float64(w[i, j]) - lo) * scale, 0.0), scale_m)
+        s_fac[dst] = up_fac if c > 0 else down_fac
+        s_off[dst] = 0 if c > 0 else m
+        s_left[dst] = n
+        s_j[dst] = j
+    rounds(s_pos, s_fac, s_off, s_left, n_act, n_max, tab_c, tab_s, m)
     for q in range(n_act):
         j = s_j[q]
         w[i, j] = walk_end(s_pos[q], w_min[i, j], w_max[i, j], m)
 
 # samples whose trains one parallel pass walks (x trains of 16 × 784 inputs: 100 kB)
 SAMPLE_CHUNK = 16
-
-# walks of at most this many pulses are done at once; longer ones go to the lockstep
-SHORT_WALK = 2
 
 @njit(parallel=True, cache=True)
 def trains(w, x_bits, x_sign, d_bits, d_sign,
@@ -272,8 +258,8 @@ def trains(w, x_bits, x_sign, d_bits, d_sign,
                     idle = False
             if idle:
                 continue
-            buf = scratch(in_n)  # lockstep buffers
-            pos, fac, wj, off, left = buf[0], buf[1], buf[2], buf[3], buf[4]
+            buf = scratch(in_n)
+            q_j, q_n = buf[0], buf[1]
             cu = 0
             cd = 0
             for b in range(c0, c1):
@@ -281,39 +267,41 @@ def trains(w, x_bits, x_sign, d_bits, d_sign,
                 if db == 0:
                     continue
                 ds = d_sign[b, i]
-                n_act = 0
-                for kk in range(ncols[b]):
-                    j = cols[b, kk]
-                    c = x_bits[b, j] & db
-                    if c == 0:
-                        continue
-                    n = popcount(c)
-                    direction = -ds * x_sign[b, j]
-                    if direction > 0:
-                        cu += n
-                    else:
-                        cd += n
-                    if c2c > 0.0:
+                if c2c > 0.0:  # per-pulse reference walk: each pulse draws its noise
+                    for kk in range(ncols[b]):
+                        j = cols[b, kk]
+                        c = x_bits[b, j] & db
+                        if c == 0:
+                            continue
+                        n = popcount(c)
+                        direction = -ds * x_sign[b, j]
+                        if direction > 0:
+                            cu += n
+                        else:
+                            cd += n
                         wij, ordv[i, j] = pulses(np.float64(w[i, j]), n, direction, lut_up,
                                                  lut_down, gain_up[i, j], gain_down[i, j],
                                                  w_min[i, j], w_max[i, j], c2c, seed,
                                                  i * in_n + j, ordv[i, j])
                         w[i, j] = wij
-                        continue
-                    p, f, o = walk_start(np.float64(w[i, j]), direction, gain_up[i, j],
-                                         gain_down[i, j], w_min[i, j], w_max[i, j], m)
-                    if n <= SHORT_WALK:
-                        w[i, j] = walk_end(walk(p, f, o, n, tab_c, tab_s, m), w_min[i, j],
-                                           w_max[i, j], m)
-                        continue
-                    wj[n_act] = j
-                    pos[n_act] = p
-                    fac[n_act] = f
-                    off[n_act] = o
-                    left[n_act] = n
-                    n_act += 1
-                if n_act > 0:
-                    finish_walks(w, i, n_act, buf, tab_c, tab_s, w_min, w_max, m)
+                    continue
+                # queue the coincidences with their signed counts, branch-free (every
+                # entry is written, the queue advances only past nonzero counts)
+                n_max = 0
+                nq = 0
+                for kk in range(ncols[b]):
+                    j = cols[b, kk]
+                    n = popcount(x_bits[b, j] & db)
+                    up = np.int64(ds * x_sign[b, j] < 0)
+                    cu += n * up
+                    cd += n * (1 - up)
+                    n_max = max(n_max, n)
+                    q_j[nq] = j
+                    q_n[nq] = n * (2 * up - 1)
+                    nq += np.int64(n > 0)
+                if nq > 0:
+                    walk_queue(w, i, nq, n_max, buf, tab_c, tab_s, gain_up, gain_down, w_min,
+                               w_max, m)
             n_up[i] += cu
             n_down[i] += cd
 
@@ -340,8 +328,9 @@ def count_row(w, i, row, n_act, lut_up, lut_down, gain_up, gain_down, w_min, w_m
     if n_act == 0:
         return cu, cd
     buf = scratch(n_act)
-    pos, fac, wj, off, left = buf[0], buf[1], buf[2], buf[3], buf[4]
+    q_j, q_n = buf[0], buf[1]
     q = 0
+    n_max = 0
     for j in range(row.shape[0]):
         n = row[j]
         if n == 0:
@@ -354,14 +343,12 @@ def count_row(w, i, row, n_act, lut_up, lut_down, gain_up, gain_down, w_min, w_m
             signed_pulses(w, i, j, n, lut_up, lut_down, gain_up, gain_down, w_min, w_max,
                           c2c, seed)
             continue
-        pos[q], fac[q], off[q] = walk_start(np.float64(w[i, j]), 1 if n > 0 else -1,
-                                            gain_up[i, j], gain_down[i, j], w_min[i, j],
-                                            w_max[i, j], m)
-        wj[q] = j
-        left[q] = abs(n)
+        q_j[q] = j
+        q_n[q] = n
+        n_max = max(n_max, abs(n))
         q += 1
     if q > 0:
-        finish_walks(w, i, q, buf, tab_c, tab_s, w_min, w_max, m)
+        walk_queue(w, i, q, n_max, buf, tab_c, tab_s, gain_up, gain_down, w_min, w_max, m)
     return cu, cd
 
 @njit(parallel=True, cache=True)
