@@ -96,3 +96,14 @@ def test_train_bad_input(tmp_path: Path) -> None:
     assert "key 'learning_rate': unknown key" in result.stderr and str(bad) in result.stderr
     result = runner.invoke(app, ["train", "--device", "missing.json"])
     assert result.exit_code == 2 and "missing.json" in result.stderr
+
+
+def test_stack_option_rejects_bad_values(tmp_path: Path) -> None:
+    cfg = tmp_path / "s.yaml"
+    cfg.write_text("epochs: 1\n")
+    for bad in ("0", "many"):
+        result = runner.invoke(app, ["study", "run", str(cfg), "--stack", bad,
+                                     "--out", str(tmp_path / "o")])
+        assert result.exit_code == 2
+        assert f"--stack: expected 'auto' or a positive integer, got '{bad}'" in result.stderr
+    assert not (tmp_path / "o").exists()  # nothing ran

@@ -290,6 +290,23 @@ def train_cmd(
                                                       else ""))
 
 
+STACK_HELP = ("Runs trained together per process (one batched MVM per layer and step): "
+              "'auto' (the runs dealt evenly over the workers) or a maximum N; 1 = off.")
+
+
+def _parse_stack(text: str) -> int | str:
+    """``--stack`` value: ``auto`` or a positive integer."""
+    if text == "auto":
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise PulsetrainError(f"--stack: expected 'auto' or a positive integer, got {text!r}")
+    return value
+
+
 def _run_and_report(cfg: Any, out_dir: Path) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
@@ -302,16 +319,24 @@ def _run_and_report(cfg: Any, out_dir: Path) -> None:
               f" → {out_dir}", highlight=False)
     with Progress("[progress.description]{task.description}", BarColumn(),
                   MofNCompleteColumn(), TimeElapsedColumn(), console=err) as bar:
-        task = bar.add_task("runs", total=n)
+        # epochs of all runs: runs trained in this process report every epoch, runs in
+        # worker processes when they finish
+        task = bar.add_task("run-epochs", total=n * cfg.epochs)
+        epochs_done = [0]
+
+        def on_epoch(metrics: dict[str, Any]) -> None:
+            epochs_done[0] += 1
+            bar.update(task, completed=epochs_done[0])
 
         def on_done(item: dict[str, Any], k: int, total: int) -> None:
-            bar.update(task, completed=k)
+            epochs_done[0] = max(epochs_done[0], k * cfg.epochs)
+            bar.update(task, completed=epochs_done[0])
             if not item.get("skipped"):
                 bar.console.print(f"  {item['algorithm']:16s} {item['device']:22s} seed "
                                   f"{item['seed']}: test {100 * item['test_acc']:.1f} %",
                                   highlight=False)
 
-        run_study(cfg, out_dir, on_done=on_done)
+        run_study(cfg, out_dir, on_done=on_done, on_epoch=on_epoch)
     report = write_study_report(out_dir)
     out.print(f"report: {report.html} (and {report.markdown.name}, summary.csv, figures/)")
 
@@ -323,6 +348,7 @@ def study_run(
                                           "checkpoints, report).")] = Path("results/study"),
     workers: Annotated[int | None, typer.Option("--workers", min=1, help="Parallel runs "
                                                 "(processes); overrides the config.")] = None,
+    stack: Annotated[str | None, typer.Option("--stack", help=STACK_HELP)] = None,
 ) -> None:
     """Run every (device × algorithm × seed) of CONFIG, resuming what is unfinished, then
     write the report."""
@@ -332,6 +358,8 @@ def study_run(
         cfg = load_config_file(config, StudyConfig)
         if workers is not None:
             cfg = cfg.model_copy(update={"workers": workers})
+        if stack is not None:
+            cfg = cfg.model_copy(update={"stack": _parse_stack(stack)})
         assert isinstance(cfg, StudyConfig)
         cfg.check()  # devices and their energy parameters, before any training
         _run_and_report(cfg, out_dir)
@@ -363,13 +391,15 @@ def reproduce(
     out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="Default "
                                                  "results/reproduce-quick or -full.")] = None,
     workers: Annotated[int, typer.Option("--workers", min=1, help="Parallel runs.")] = 1,
+    stack: Annotated[str, typer.Option("--stack", help=STACK_HELP)] = "auto",
 ) -> None:
     """The paper's energy–convergence study on the built-in ID161ZR15000 family:
     every pulse width × {sgd, mixed-precision, sp-shift}; ends with the report's path."""
     from pulsetrain.study import reproduce_config
 
-    cfg = reproduce_config(quick).model_copy(update={"workers": workers})
     try:
+        cfg = reproduce_config(quick).model_copy(update={"workers": workers,
+                                                         "stack": _parse_stack(stack)})
         _run_and_report(cfg, out_dir or Path(f"results/{cfg.name}"))
     except PulsetrainError as exc:
         _fail(exc)

@@ -92,7 +92,8 @@ def _store_rows(path: Path) -> list[tuple[str, int, dict[str, object]]]:
     out = []
     for key, epoch, blob in rows:
         m = json.loads(blob)
-        m.pop("wall_s")
+        m.pop("wall_s")  # bookkeeping, not results: time, and the stack a run trained in
+        m.pop("stacked_runs", None)
         out.append((key, epoch, m))
     return out
 
@@ -101,7 +102,8 @@ def _store_rows(path: Path) -> list[tuple[str, int, dict[str, object]]]:
 def test_parallel_study_after_in_process_training_matches_serial(tmp_path: Path) -> None:
     """A process that already ran the (OpenMP-parallel) numba kernels starts a 2-worker
     pool; the workers' store equals a serial run's row for row: same pulses and
-    accuracies; losses to 1e-6 (workers run torch with 1 thread: another summation order)."""
+    accuracies; losses to 1e-6 (workers run torch with 1 thread: another summation order).
+    Serially the 4 runs train as one stack, in the pool as two stacks of 2."""
     (tmp_path / "tiny.yaml").write_text(TINY)
     cfg = load_config_file(tmp_path / "tiny.yaml", StudyConfig)
     assert isinstance(cfg, StudyConfig)
@@ -199,3 +201,24 @@ def test_study_checks_energy_inputs_and_dedupes(tmp_path: Path) -> None:
     assert len(twice.runs()) == 3  # one run per algorithm, not four
     with pytest.raises(ValueError, match="val_size"):
         StudyConfig(val_size=60_000)
+
+
+def test_plan_stacks_deals_compatible_runs_over_the_workers() -> None:
+    """auto: the 6 analog runs of one shape in as many stacks as workers, algorithms
+    mixed in each; the float baseline and a run of another shape alone; stack = 1: every
+    run alone; stack = 4: stacks of at most 4."""
+    from pulsetrain.study.runner import plan_stacks
+
+    cfg = StudyConfig(devices=["ID161ZR15000-20us", "ID161ZR15000-200us"],
+                      algorithms=[{"name": "sgd"}, {"name": "mixed-precision"},
+                                  {"name": "sp-shift"}, {"name": "float"}])
+    runs = cfg.runs()
+    odd = runs[0].model_copy(update={"hidden": [8]})
+    tasks = plan_stacks([*runs, odd], "auto", 2)
+    assert [len(t) for t in tasks] == [3, 3, 1, 1]
+    assert {r.algorithm for r in tasks[0]} == {"sgd", "mixed-precision", "sp-shift"}
+    assert tasks[3][0].algorithm == "float" and tasks[2][0].hidden == [8]
+    assert sorted(r.key() for t in tasks for r in t) == sorted(
+        r.key() for r in [*runs, odd])
+    assert [len(t) for t in plan_stacks(runs, 1, 2)] == [1] * 7
+    assert [len(t) for t in plan_stacks(runs, 4, 1)] == [3, 3, 1]

@@ -48,6 +48,12 @@ class StudyConfig(BaseModel):
     energy_model: Literal["schottky", "capacitive"] = "schottky"
     digital_energy_per_op_j: float | None = Field(None, ge=0)
     workers: int = Field(1, ge=1)
+    stack: int | Literal["auto"] = Field(
+        "auto", description="runs of one network shape trained together in one process "
+        "(one batched MVM per layer and step, each run's own pulses; see "
+        "pulsetrain.training.stacked): at most this many per stack, 1 = off; auto: the "
+        "compatible runs dealt evenly over the workers")
+    stack_mvm: Literal["batched", "exact"] = "batched"
 
     @model_validator(mode="after")
     def _check(self) -> StudyConfig:
@@ -58,6 +64,8 @@ class StudyConfig(BaseModel):
             raise ValueError("seeds must be >= 0")
         if not self.algorithms:
             raise ValueError("algorithms must not be empty")
+        if self.stack != "auto" and self.stack < 1:
+            raise ValueError(f"stack must be >= 1 or 'auto', got {self.stack}")
         return self
 
     def device_names(self) -> list[str]:

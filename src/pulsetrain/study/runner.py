@@ -24,18 +24,42 @@ class Executor(Protocol):
     def map(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]: ...
 
 
-class SerialExecutor:
-    """Runs tasks one after another in this process."""
-
-    def map(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
-        return (fn(item) for item in items)
-
-
 @dataclass(frozen=True)
 class RunTask:
-    config: dict[str, Any]
+    """Runs one worker trains: one run, or several as a stack."""
+
+    configs: tuple[dict[str, Any], ...]
     out: str
     threads: int | None
+    mvm: str = "batched"
+
+
+def plan_stacks(runs: list[TrainConfig], stack: int | str, workers: int
+                ) -> list[list[TrainConfig]]:
+    """Group runs into tasks: runs that can share a stack
+    (:func:`~pulsetrain.training.stacked.stack_signature`) are dealt round-robin into
+    stacks of at most ``stack`` runs (``"auto"``: as many stacks as ``workers``), so each
+    stack gets a mix of algorithms and the stacks take similar time; other runs (the
+    float baseline) are tasks of their own, after the stacks."""
+    from pulsetrain.training.stacked import stack_signature
+
+    groups: dict[Any, list[TrainConfig]] = {}
+    singles: list[list[TrainConfig]] = []
+    for run in runs:
+        sig = stack_signature(run)
+        if sig is None or stack == 1:
+            singles.append([run])
+        else:
+            groups.setdefault(sig, []).append(run)
+    tasks: list[list[TrainConfig]] = []
+    for members in groups.values():
+        size = -(-len(members) // workers) if stack == "auto" else int(stack)
+        n_stacks = -(-len(members) // max(size, 1))
+        parts: list[list[TrainConfig]] = [[] for _ in range(n_stacks)]
+        for k, run in enumerate(members):
+            parts[k % n_stacks].append(run)
+        tasks += parts
+    return tasks + singles
 
 
 _DATA: dict[tuple[Any, ...], Any] = {}
@@ -53,10 +77,12 @@ def _mnist(cfg: TrainConfig) -> Any:
     return _DATA[key]
 
 
-def _run_one(task: RunTask) -> dict[str, Any]:
-    """Worker body: train one configuration (resuming from its checkpoint)."""
+def _run_task(task: RunTask, on_epoch: Callable[[dict[str, Any]], None] | None = None
+              ) -> list[dict[str, Any]]:
+    """Worker body: train the task's run(s), resuming from their checkpoints."""
     import torch
 
+    from pulsetrain.training.stacked import train_stacked
     from pulsetrain.training.trainer import train
 
     if task.threads:
@@ -67,21 +93,31 @@ def _run_one(task: RunTask) -> dict[str, Any]:
             numba.set_num_threads(task.threads)
         except ImportError:  # pragma: no cover
             pass
-    cfg = TrainConfig.model_validate(task.config)
-    result = train(cfg, out=task.out, resume=True, data=_mnist(cfg))
-    return {"key": result.key, "test_acc": result.final["test_acc"],
-            "device": cfg.device, "algorithm": cfg.algorithm, "seed": cfg.seed}
+    cfgs = [TrainConfig.model_validate(c) for c in task.configs]
+    if len(cfgs) == 1:
+        results = [train(cfgs[0], out=task.out, resume=True, data=_mnist(cfgs[0]),
+                         on_epoch=on_epoch)]
+    else:
+        results = train_stacked(cfgs, out=task.out, resume=True, data=_mnist(cfgs[0]),
+                                mvm=task.mvm, on_epoch=on_epoch)
+    return [{"key": r.key, "test_acc": r.final["test_acc"], "device": c.device,
+             "algorithm": c.algorithm, "seed": c.seed} for r, c in zip(results, cfgs,
+                                                                      strict=True)]
 
 
 def run_study(cfg: StudyConfig, out: str | Path, executor: Executor | None = None,
-              on_done: Callable[[dict[str, Any], int, int], None] | None = None
+              on_done: Callable[[dict[str, Any], int, int], None] | None = None,
+              on_epoch: Callable[[dict[str, Any]], None] | None = None
               ) -> list[dict[str, Any]]:
     """Run every run of ``cfg`` not yet finished in ``out`` (``results.sqlite`` there).
 
     Finished runs (status ``done`` in the store) are never recomputed; a half-finished
-    run continues from its last checkpoint.  Runs are independent: with
-    ``cfg.workers > 1`` a local process pool runs them in parallel (one torch thread
-    each), or pass any ``executor`` with a ``map`` method (e.g. a distributed one).
+    run continues from its last checkpoint.  Runs of one network shape train together
+    as stacks (``cfg.stack``, see :func:`plan_stacks`).  With ``cfg.workers > 1`` a
+    local process pool trains the tasks in parallel (one thread each), or pass any
+    ``executor`` with a ``map`` method (e.g. a distributed one).  ``on_done`` is called
+    per finished run; ``on_epoch`` per finished epoch of a run, only for tasks run in
+    this process.
     """
     cfg.check()
     out = Path(out)
@@ -96,24 +132,28 @@ def run_study(cfg: StudyConfig, out: str | Path, executor: Executor | None = Non
         for item in done:
             on_done(item, len(done), total)
     threads = 1 if cfg.workers > 1 else None
-    tasks = [RunTask(r.model_dump(mode="json"), str(out), threads) for r in todo]
+    tasks = [RunTask(tuple(r.model_dump(mode="json") for r in group), str(out), threads,
+                     cfg.stack_mvm)
+             for group in plan_stacks(todo, cfg.stack, cfg.workers)]
     if executor is None:
         if cfg.workers > 1 and len(tasks) > 1:
             # spawn, not fork: a parent that already ran numba's parallel (OpenMP) kernels
             # must not fork (GNU OpenMP aborts the child)
             with ProcessPoolExecutor(max_workers=cfg.workers,
                                      mp_context=multiprocessing.get_context("spawn")) as pool:
-                return done + _collect(pool.map(_run_one, tasks), done, total, on_done)
-        executor = SerialExecutor()
-    return done + _collect(executor.map(_run_one, tasks), done, total, on_done)
+                return done + _collect(pool.map(_run_task, tasks), done, total, on_done)
+        return done + _collect((_run_task(t, on_epoch) for t in tasks), done, total,
+                               on_done)
+    return done + _collect(executor.map(_run_task, tasks), done, total, on_done)
 
 
-def _collect(results: Iterable[dict[str, Any]], done: list[dict[str, Any]], total: int,
-             on_done: Callable[[dict[str, Any], int, int], None] | None
+def _collect(results: Iterable[list[dict[str, Any]]], done: list[dict[str, Any]],
+             total: int, on_done: Callable[[dict[str, Any], int, int], None] | None
              ) -> list[dict[str, Any]]:
-    out = []
-    for item in results:
-        out.append(item)
-        if on_done is not None:
-            on_done(item, len(done) + len(out), total)
+    out: list[dict[str, Any]] = []
+    for items in results:
+        for item in items:
+            out.append(item)
+            if on_done is not None:
+                on_done(item, len(done) + len(out), total)
     return out

@@ -115,12 +115,16 @@ class Trainer:
             self.optimizer.load_extra_state(state["optimizer"])
 
     # -- one epoch -------------------------------------------------------------------
+    def epoch_order(self, n: int, epoch: int) -> torch.Tensor:
+        """The order of the ``n`` training samples in ``epoch`` (fixed by seed and epoch)."""
+        gen = torch.Generator().manual_seed(self.cfg.seed * 100_003 + epoch)
+        return torch.randperm(n, generator=gen)
+
     def train_epoch(self, data: Split, epoch: int, on_batch: BatchCallback | None = None
                     ) -> float:
         """One pass over ``data`` in an order fixed by (seed, epoch); returns the mean loss."""
         self.model.train()
-        gen = torch.Generator().manual_seed(self.cfg.seed * 100_003 + epoch)
-        order = torch.randperm(len(data), generator=gen)
+        order = self.epoch_order(len(data), epoch)
         bs = self.cfg.batch_size
         n_batches = (len(data) + bs - 1) // bs
         total = 0.0
@@ -169,6 +173,80 @@ class TrainResult:
         return self.epochs[-1]
 
 
+class RunLog:
+    """Per-epoch bookkeeping of one run: metrics, results store, checkpoints, resume.
+
+    With ``out`` set, every finished epoch is written to ``OUT/results.sqlite`` and a
+    checkpoint ``OUT/checkpoints/KEY.pt`` (atomically); with ``resume`` the trainer is
+    restored to its last checkpointed epoch first.  Shared by :func:`train` and
+    :func:`pulsetrain.training.stacked.train_stacked`.
+    """
+
+    def __init__(self, trainer: Trainer, out: str | Path | None = None,
+                 resume: bool = False) -> None:
+        self.trainer = trainer
+        cfg = trainer.cfg
+        self.key = cfg.key()
+        self.store: ResultStore | None = None
+        self.ckpt: Path | None = None
+        if out is not None:
+            out = Path(out)
+            self.store = ResultStore(out / "results.sqlite")
+            self.ckpt = out / "checkpoints" / f"{self.key}.pt"
+            self.ckpt.parent.mkdir(parents=True, exist_ok=True)
+            if resume and self.ckpt.is_file():
+                trainer.load_state(torch.load(self.ckpt, weights_only=False))
+            self.store.put_run(self.key, cfg.model_dump(mode="json"), "running")
+            # an interruption between the checkpoint and the store write loses no epoch:
+            # the checkpoint's history is the reference, written back on resume
+            for done in trainer.history:
+                self.store.put_epoch(self.key, done["epoch"], done)
+        self._prev = trainer.history[-1]["layers"] if trainer.history else [
+            {"up_total": 0, "down_total": 0} for _ in analog_layers(trainer.model)]
+
+    @property
+    def epochs_done(self) -> int:
+        """Epochs finished so far (after a resume: those of the checkpoint)."""
+        return len(self.trainer.history)
+
+    def record_epoch(self, epoch: int, lr: float, loss: float, wall_s: float, data: MNIST,
+                     stacked_runs: int = 1) -> dict[str, Any]:
+        """Evaluate after a finished epoch, append the metrics, checkpoint and store them
+        (``stacked_runs`` > 1: the run trained in a stack of that many runs)."""
+        trainer = self.trainer
+        layers = []
+        for p, tot in zip(self._prev, trainer.pulse_totals(), strict=True):
+            layers.append({"up": tot["up"] - p["up_total"], "down": tot["down"] - p["down_total"],
+                           "up_total": tot["up"], "down_total": tot["down"]})
+        self._prev = layers
+        metrics: dict[str, Any] = {
+            "epoch": epoch, "lr": lr, "train_loss": loss,
+            "val_acc": trainer.evaluate(data.val), "test_acc": trainer.evaluate(data.test),
+            "pulses": sum(x["up"] + x["down"] for x in layers),
+            "pulses_total": sum(x["up_total"] + x["down_total"] for x in layers),
+            "layers": layers, "wall_s": wall_s,
+        }
+        if isinstance(trainer.optimizer, MixedPrecisionSGD):
+            metrics["digital_updates_total"] = trainer.optimizer.digital_updates
+        if trainer.sp_report is not None:  # the one-off cost of finding the references
+            metrics["sp_estimation_pulses"] = trainer.sp_report.pulses
+        if stacked_runs > 1:
+            metrics["stacked_runs"] = stacked_runs
+        trainer.history.append(metrics)
+        if self.store is not None and self.ckpt is not None:
+            atomic_write(self.ckpt, partial(torch.save, trainer.state()))
+            self.store.put_epoch(self.key, epoch, metrics)
+        return metrics
+
+    def finish(self) -> TrainResult:
+        """Mark the run done in the store; its result."""
+        cfg = self.trainer.cfg
+        if self.store is not None:
+            self.store.put_run(self.key, cfg.model_dump(mode="json"), "done")
+        sp = asdict(self.trainer.sp_report) if self.trainer.sp_report else None
+        return TrainResult(self.key, cfg.model_dump(mode="json"), self.trainer.history, sp)
+
+
 def train(cfg: TrainConfig, out: str | Path | None = None, resume: bool = False,
           data: MNIST | None = None, on_epoch: EpochCallback | None = None,
           on_batch: BatchCallback | None = None) -> TrainResult:
@@ -182,51 +260,13 @@ def train(cfg: TrainConfig, out: str | Path | None = None, resume: bool = False,
     data = data or load_mnist(cfg.data_dir, cfg.val_size, train_subset=cfg.train_subset,
                               test_subset=cfg.test_subset)
     trainer = Trainer.build(cfg)
-    key = cfg.key()
-    store = ckpt = None
-    if out is not None:
-        out = Path(out)
-        store = ResultStore(out / "results.sqlite")
-        ckpt = out / "checkpoints" / f"{key}.pt"
-        ckpt.parent.mkdir(parents=True, exist_ok=True)
-        if resume and ckpt.is_file():
-            trainer.load_state(torch.load(ckpt, weights_only=False))
-        store.put_run(key, cfg.model_dump(mode="json"), "running")
-        # an interruption between the checkpoint and the store write loses no epoch: the
-        # checkpoint's history is the reference, written back on resume
-        for done in trainer.history:
-            store.put_epoch(key, done["epoch"], done)
-    sp = asdict(trainer.sp_report) if trainer.sp_report else None
-    prev = trainer.history[-1]["layers"] if trainer.history else [
-        {"up_total": 0, "down_total": 0} for _ in analog_layers(trainer.model)]
-    for epoch in range(len(trainer.history) + 1, cfg.epochs + 1):
+    log = RunLog(trainer, out, resume)
+    for epoch in range(log.epochs_done + 1, cfg.epochs + 1):
         t0 = time.perf_counter()
         lr = trainer.optimizer.param_groups[0]["lr"]
         loss = trainer.train_epoch(data.train, epoch, on_batch)
         trainer.scheduler.step()
-        wall = time.perf_counter() - t0
-        layers = []
-        for p, tot in zip(prev, trainer.pulse_totals(), strict=True):
-            layers.append({"up": tot["up"] - p["up_total"], "down": tot["down"] - p["down_total"],
-                           "up_total": tot["up"], "down_total": tot["down"]})
-        prev = layers
-        metrics: dict[str, Any] = {
-            "epoch": epoch, "lr": lr, "train_loss": loss,
-            "val_acc": trainer.evaluate(data.val), "test_acc": trainer.evaluate(data.test),
-            "pulses": sum(x["up"] + x["down"] for x in layers),
-            "pulses_total": sum(x["up_total"] + x["down_total"] for x in layers),
-            "layers": layers, "wall_s": wall,
-        }
-        if isinstance(trainer.optimizer, MixedPrecisionSGD):
-            metrics["digital_updates_total"] = trainer.optimizer.digital_updates
-        if trainer.sp_report is not None:  # the one-off cost of finding the references
-            metrics["sp_estimation_pulses"] = trainer.sp_report.pulses
-        trainer.history.append(metrics)
-        if store is not None and ckpt is not None:
-            atomic_write(ckpt, partial(torch.save, trainer.state()))
-            store.put_epoch(key, epoch, metrics)
+        metrics = log.record_epoch(epoch, lr, loss, time.perf_counter() - t0, data)
         if on_epoch is not None:
             on_epoch(metrics)
-    if store is not None:
-        store.put_run(key, cfg.model_dump(mode="json"), "done")
-    return TrainResult(key, cfg.model_dump(mode="json"), trainer.history, sp)
+    return log.finish()

@@ -1,0 +1,226 @@
+"""Many runs in one process: runs of one network shape trained in lockstep.
+
+A *stack* holds R independent runs — different devices, algorithms (other than the
+float baseline), seeds, learning rates — whose networks have the same shape.  Every
+mini-batch step is one forward and one backward pass for all of them: the weights of
+layer k of the R runs live in one ``(R, out, in)`` tensor (each run's tile holds a view
+of its slice), so the MVMs of a layer are one batched matmul.  Then each run's own
+update rule fires its pulses, with its own seeds and counters, exactly as when it
+trains alone.  This is meant to keep a GPU busy with several small networks; on a CPU
+the process pool of :mod:`pulsetrain.study.runner` is the better way to use the cores
+(``benchmarks/bench_stack.py`` measures both).
+
+``mvm="exact"`` runs each run's own layers instead of the batched matmul, so every run
+of a stack ends with exactly the numbers it has when trained alone (tested).  The
+batched matmul (``mvm="batched"``) sums in another order (float32 rounding, ~1e-6
+relative), after which a run's stochastic pulse trains can differ from its solo run's.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from pulsetrain.training.config import TrainConfig
+from pulsetrain.training.data import MNIST, Split, load_mnist
+from pulsetrain.training.layers import AnalogLinear, analog_layers
+from pulsetrain.training.trainer import (
+    BatchCallback,
+    EpochCallback,
+    RunLog,
+    Trainer,
+    TrainResult,
+)
+
+MVM_MODES = ("batched", "exact")
+
+
+def stack_signature(cfg: TrainConfig) -> tuple[Any, ...] | None:
+    """What runs of one stack must share: network shape, batch size, epochs, data and
+    torch device.  ``None`` for the float baseline, which never stacks."""
+    if cfg.algorithm == "float":
+        return None
+    return (tuple(cfg.hidden), cfg.activation, cfg.batch_size, cfg.epochs, cfg.data_dir,
+            cfg.val_size, cfg.train_subset, cfg.test_subset, cfg.torch_device)
+
+
+class _BatchedMVM(torch.autograd.Function):
+    """``y[r] = x[r] W[r]ᵀ`` for all runs; records each run's ``x`` and ``δ`` on its layer."""
+
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor, anchor: torch.Tensor,  # type: ignore[override]
+                weight: torch.Tensor, layers: list[AnalogLinear]) -> torch.Tensor:
+        ctx.layers = layers
+        ctx.save_for_backward(x, weight)
+        return torch.bmm(x, weight.transpose(1, 2))
+
+    @staticmethod
+    def backward(ctx: Any, grad_y: torch.Tensor  # type: ignore[override]
+                 ) -> tuple[torch.Tensor, torch.Tensor, None, None]:
+        x, weight = ctx.saved_tensors
+        for r, layer in enumerate(ctx.layers):
+            layer.last_x, layer.last_d = x[r].detach(), grad_y[r].detach()
+        return (torch.bmm(grad_y, weight), torch.zeros(0, device=grad_y.device), None,
+                None)
+
+
+class RunStack:
+    """R built :class:`Trainer` s whose analog weights are re-homed into stacked tensors.
+
+    Parameters
+    ----------
+    trainers
+        Runs with one :func:`stack_signature` (no float baseline), already built (and,
+        when resuming, restored).
+    mvm
+        ``"batched"`` (one ``bmm`` per layer for all runs) or ``"exact"`` (each run's
+        own layer calls: bit-identical to training the runs one by one).
+    """
+
+    def __init__(self, trainers: Sequence[Trainer], mvm: str = "batched") -> None:
+        if mvm not in MVM_MODES:
+            raise ValueError(f"mvm must be one of {MVM_MODES}, got {mvm!r}")
+        if not trainers:
+            raise ValueError("a stack needs at least one run")
+        sigs = {stack_signature(t.cfg) for t in trainers}
+        if None in sigs:
+            raise ValueError("the float baseline does not stack: train it on its own")
+        if len(sigs) > 1:
+            raise ValueError("runs of a stack must share network shape, batch size, epochs, "
+                             "data and torch device")
+        self.trainers = list(trainers)
+        self.mvm = mvm
+        self.cfg = self.trainers[0].cfg
+        per_run = [analog_layers(t.model) for t in self.trainers]
+        self.layers = [list(group) for group in zip(*per_run, strict=True)]
+        self.weights: list[torch.Tensor] = []
+        self.refs: list[torch.Tensor] = []
+        for group in self.layers:  # one (R, out, in) tensor per layer; tiles hold views
+            w = torch.stack([layer.tile.w for layer in group])
+            ref = torch.stack([layer.tile.ref for layer in group])
+            for r, layer in enumerate(group):
+                layer.tile.w = w[r]
+                layer.tile.ref = ref[r]
+            self.weights.append(w)
+            self.refs.append(ref)
+        self._anchor = nn.Parameter(torch.zeros(0, device=self.cfg.torch_device))
+        self._plan: list[int | nn.Module] = []  # analog layer index or module of run 0
+        k = 0
+        for module in self.trainers[0].model.children():
+            if isinstance(module, AnalogLinear):
+                self._plan.append(k)
+                k += 1
+            else:
+                self._plan.append(module)
+
+    def __len__(self) -> int:
+        return len(self.trainers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Log-probabilities ``(R, batch, classes)`` of inputs ``x`` ``(R, batch, in)``."""
+        if self.mvm == "exact":
+            return torch.stack([t.model(x[r]) for r, t in enumerate(self.trainers)])
+        h = x
+        for step in self._plan:
+            if isinstance(step, int):
+                group = self.layers[step]
+                w = self.weights[step]
+                weight = (w - self.refs[step]
+                          if any(layer.tile.has_reference for layer in group) else w)
+                h = _BatchedMVM.apply(h, self._anchor, weight, group)  # type: ignore[no-untyped-call]
+                if group[0].bias is not None:
+                    h = h + torch.stack([layer.bias for layer in group])[:, None, :]
+            elif isinstance(step, nn.LogSoftmax):
+                h = F.log_softmax(h, dim=-1)
+            else:
+                h = step(h)
+        return h
+
+    def train_epoch(self, data: Split, epoch: int, on_batch: BatchCallback | None = None
+                    ) -> list[float]:
+        """One pass over ``data`` for every run, each in its own order (as when it trains
+        alone); returns each run's mean loss."""
+        n_runs = len(self.trainers)
+        for t in self.trainers:
+            t.model.train()
+        orders = torch.stack([t.epoch_order(len(data), epoch) for t in self.trainers])
+        shared = bool((orders == orders[0]).all())  # equal seeds: one batch for all runs
+        bs = self.cfg.batch_size
+        n_batches = (len(data) + bs - 1) // bs
+        dev = self.cfg.torch_device
+        totals = torch.zeros(n_runs, dtype=torch.float64)
+        for k in range(n_batches):
+            idx = orders[:, k * bs:(k + 1) * bs]
+            if shared:
+                xb = data.x[idx[0]].to(dev)
+                x = xb.expand(n_runs, *xb.shape)
+                y = data.y[idx[0]].to(dev).expand(n_runs, -1)
+            else:
+                x, y = data.x[idx].to(dev), data.y[idx].to(dev)
+            for t in self.trainers:
+                t.optimizer.zero_grad(set_to_none=True)
+            out = self.forward(x)
+            losses = torch.stack([F.nll_loss(out[r], y[r]) for r in range(n_runs)])
+            losses.sum().backward()  # type: ignore[no-untyped-call]
+            for t in self.trainers:
+                t.optimizer.step()
+            totals += losses.detach().to("cpu", torch.float64) * idx.shape[1]
+            if on_batch is not None:
+                on_batch(k + 1, n_batches)
+        return [float(v) / len(data) for v in totals]
+
+
+def train_stacked(cfgs: Sequence[TrainConfig], out: str | None = None, resume: bool = False,
+                  data: MNIST | None = None, mvm: str = "batched",
+                  on_epoch: EpochCallback | None = None,
+                  on_batch: BatchCallback | None = None) -> list[TrainResult]:
+    """Train several configurations together (see the module docstring).
+
+    Store, checkpoints and resume work per run as in
+    :func:`~pulsetrain.training.trainer.train`; resumed runs behind the others catch up
+    in the full stack (the others ride along and are restored), so they end with the
+    numbers of an uninterrupted stack.  A run's ``wall_s`` is the stack's epoch time
+    divided by the number of runs in it (``stacked_runs`` in its metrics).
+    """
+    cfgs = list(cfgs)
+    if mvm not in MVM_MODES:
+        raise ValueError(f"mvm must be one of {MVM_MODES}, got {mvm!r}")
+    if len({stack_signature(c) for c in cfgs}) > 1 or any(c.algorithm == "float"
+                                                         for c in cfgs):
+        raise ValueError("runs of a stack must share network shape, batch size, epochs, "
+                         "data and torch device, and not be the float baseline")
+    if len({c.key() for c in cfgs}) != len(cfgs):
+        raise ValueError("a stack holds each configuration once")
+    if not cfgs:
+        raise ValueError("a stack needs at least one run")
+    first = cfgs[0]
+    data = data or load_mnist(first.data_dir, first.val_size, train_subset=first.train_subset,
+                              test_subset=first.test_subset)
+    trainers = [Trainer.build(c) for c in cfgs]
+    logs = [RunLog(t, out, resume) for t in trainers]
+    stack = RunStack(trainers, mvm)
+    for epoch in range(min(log.epochs_done for log in logs) + 1, first.epochs + 1):
+        active = [k for k, log in enumerate(logs) if log.epochs_done < epoch]
+        # runs already past this epoch (a kill fell between two runs' records) ride along
+        # and are restored afterwards: the stack keeps its size, so the lagging runs
+        # compute exactly as in an uninterrupted stack
+        riders = {k: trainers[k].state() for k in range(len(trainers)) if k not in active}
+        t0 = time.perf_counter()
+        lrs = [t.optimizer.param_groups[0]["lr"] for t in trainers]
+        losses = stack.train_epoch(data.train, epoch, on_batch)
+        for k in active:
+            trainers[k].scheduler.step()
+        wall = (time.perf_counter() - t0) / len(stack)
+        for k, state in riders.items():
+            trainers[k].load_state(state)
+        for k in active:
+            metrics = logs[k].record_epoch(epoch, lrs[k], losses[k], wall, data,
+                                           stacked_runs=len(stack))
+            if on_epoch is not None:
+                on_epoch(metrics)
+    return [log.finish() for log in logs]
