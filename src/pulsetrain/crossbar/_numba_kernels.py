@@ -40,22 +40,21 @@ def uniform(seed, index, ordinal):
 @njit(parallel=True, cache=True)
 def draw_bits(values, scale, bl, seed, out):
     batch, n = values.shape
-    for b in prange(batch):
+    for idx in prange(batch * n):  # over all entries: a batch of one sample is parallel too
+        b = idx // n
+        j = idx - b * n
         nb = bl[b]
-        sb = scale[b]
-        full = (np.int64(1) << nb) - np.int64(1)
-        for j in range(n):
-            p = sb * abs(np.float64(values[b, j]))
-            if p <= 0.0:
-                out[b, j] = 0
-            elif p >= 1.0:
-                out[b, j] = full
-            else:
-                bits = np.int64(0)
-                for t in range(nb):
-                    if uniform(seed, b * n + j, t) < p:
-                        bits |= np.int64(1) << t
-                out[b, j] = bits
+        p = scale[b] * abs(np.float64(values[b, j]))
+        if p <= 0.0:
+            out[b, j] = 0
+        elif p >= 1.0:
+            out[b, j] = (np.int64(1) << nb) - np.int64(1)
+        else:
+            bits = np.int64(0)
+            for t in range(nb):
+                if uniform(seed, idx, t) < p:
+                    bits |= np.int64(1) << t
+            out[b, j] = bits
 
 @njit(cache=True)
 def management(x, d, lr, dw_min, bl, update_management, bl_management, scale_x, scale_d,
