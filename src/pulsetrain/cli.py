@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
@@ -319,18 +320,21 @@ def _run_and_report(cfg: Any, out_dir: Path) -> None:
               f" → {out_dir}", highlight=False)
     with Progress("[progress.description]{task.description}", BarColumn(),
                   MofNCompleteColumn(), TimeElapsedColumn(), console=err) as bar:
-        # epochs of all runs: runs trained in this process report every epoch, runs in
-        # worker processes when they finish
+        # epochs of all runs, reported as each run finishes one (also from worker
+        # processes)
         task = bar.add_task("run-epochs", total=n * cfg.epochs)
         epochs_done = [0]
+        lock = threading.Lock()  # worker reports arrive on a relay thread
 
         def on_epoch(metrics: dict[str, Any]) -> None:
-            epochs_done[0] += 1
-            bar.update(task, completed=epochs_done[0])
+            with lock:
+                epochs_done[0] += 1
+                bar.update(task, completed=epochs_done[0])
 
         def on_done(item: dict[str, Any], k: int, total: int) -> None:
-            epochs_done[0] = max(epochs_done[0], k * cfg.epochs)
-            bar.update(task, completed=epochs_done[0])
+            with lock:
+                epochs_done[0] = max(epochs_done[0], k * cfg.epochs)
+                bar.update(task, completed=epochs_done[0])
             if not item.get("skipped"):
                 bar.console.print(f"  {item['algorithm']:16s} {item['device']:22s} seed "
                                   f"{item['seed']}: test {100 * item['test_acc']:.1f} %",

@@ -108,7 +108,10 @@ def test_parallel_study_after_in_process_training_matches_serial(tmp_path: Path)
     cfg = load_config_file(tmp_path / "tiny.yaml", StudyConfig)
     assert isinstance(cfg, StudyConfig)
     run_study(cfg, tmp_path / "serial")  # uses the numba kernels in this process
-    run_study(cfg.model_copy(update={"workers": 2}), tmp_path / "pool")
+    reports: list[int] = []  # workers report every epoch through a queue
+    run_study(cfg.model_copy(update={"workers": 2}), tmp_path / "pool",
+              on_epoch=lambda m: reports.append(m["epoch"]))
+    assert sorted(reports) == [1] * 4 + [2] * 4 + [3] * 4
     serial = _store_rows(tmp_path / "serial" / "results.sqlite")
     pool = _store_rows(tmp_path / "pool" / "results.sqlite")
     assert len(serial) == len(pool) == 4 * 3
@@ -222,3 +225,6 @@ def test_plan_stacks_deals_compatible_runs_over_the_workers() -> None:
         r.key() for r in [*runs, odd])
     assert [len(t) for t in plan_stacks(runs, 1, 2)] == [1] * 7
     assert [len(t) for t in plan_stacks(runs, 4, 1)] == [3, 3, 1]
+    # auto never leaves a worker without a stack while runs remain (6 runs, 4 workers)
+    assert [len(t) for t in plan_stacks(runs, "auto", 4)] == [2, 2, 1, 1, 1]
+    assert [len(t) for t in plan_stacks(runs, "auto", 9)] == [1] * 7

@@ -30,7 +30,8 @@ class AnalogTile:
     The effective weight is ``w_device − w_ref``: ``w_ref`` is zero unless the
     algorithm sets references (symmetry point shifting).  Forward ``y = W x`` and
     backward ``δx = Wᵀ δ`` are ideal MVMs for now (noise/ADC/DAC are meant to be
-    added as hooks on :meth:`forward` and :meth:`backward`).
+    added as hooks on :meth:`forward` and :meth:`backward`; the batched MVM of
+    :class:`pulsetrain.training.stacked.RunStack` bypasses them and must mirror them).
 
     Parameters
     ----------

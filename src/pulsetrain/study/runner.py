@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -26,21 +27,25 @@ class Executor(Protocol):
 
 @dataclass(frozen=True)
 class RunTask:
-    """Runs one worker trains: one run, or several as a stack."""
+    """Runs one worker trains: one run, or several as a stack.  ``progress``: a queue
+    (multiprocessing manager proxy) that receives each finished epoch's metrics."""
 
     configs: tuple[dict[str, Any], ...]
     out: str
     threads: int | None
     mvm: str = "batched"
+    progress: Any = None
 
 
 def plan_stacks(runs: list[TrainConfig], stack: int | str, workers: int
                 ) -> list[list[TrainConfig]]:
     """Group runs into tasks: runs that can share a stack
     (:func:`~pulsetrain.training.stacked.stack_signature`) are dealt round-robin into
-    stacks of at most ``stack`` runs (``"auto"``: as many stacks as ``workers``), so each
-    stack gets a mix of algorithms and the stacks take similar time; other runs (the
-    float baseline) are tasks of their own, after the stacks."""
+    stacks of at most ``stack`` runs (``"auto"``: as many stacks as ``workers``, or as
+    runs if fewer), so each stack gets a mix of algorithms and the stacks take similar
+    time; other runs (the float baseline) are tasks of their own, after the stacks.  The
+    plan depends only on its arguments: planned over all runs of a study, a resumed
+    study trains every run in the same stack as before."""
     from pulsetrain.training.stacked import stack_signature
 
     groups: dict[Any, list[TrainConfig]] = {}
@@ -53,8 +58,8 @@ def plan_stacks(runs: list[TrainConfig], stack: int | str, workers: int
             groups.setdefault(sig, []).append(run)
     tasks: list[list[TrainConfig]] = []
     for members in groups.values():
-        size = -(-len(members) // workers) if stack == "auto" else int(stack)
-        n_stacks = -(-len(members) // max(size, 1))
+        n_stacks = (min(workers, len(members)) if stack == "auto"
+                    else -(-len(members) // int(stack)))
         parts: list[list[TrainConfig]] = [[] for _ in range(n_stacks)]
         for k, run in enumerate(members):
             parts[k % n_stacks].append(run)
@@ -94,6 +99,8 @@ def _run_task(task: RunTask, on_epoch: Callable[[dict[str, Any]], None] | None =
         except ImportError:  # pragma: no cover
             pass
     cfgs = [TrainConfig.model_validate(c) for c in task.configs]
+    if on_epoch is None and task.progress is not None:
+        on_epoch = task.progress.put
     if len(cfgs) == 1:
         results = [train(cfgs[0], out=task.out, resume=True, data=_mnist(cfgs[0]),
                          on_epoch=on_epoch)]
@@ -116,8 +123,8 @@ def run_study(cfg: StudyConfig, out: str | Path, executor: Executor | None = Non
     as stacks (``cfg.stack``, see :func:`plan_stacks`).  With ``cfg.workers > 1`` a
     local process pool trains the tasks in parallel (one thread each), or pass any
     ``executor`` with a ``map`` method (e.g. a distributed one).  ``on_done`` is called
-    per finished run; ``on_epoch`` per finished epoch of a run, only for tasks run in
-    this process.
+    per finished run; ``on_epoch`` per finished epoch of a run (in this process and from
+    the local pool's workers; not through a custom executor).
     """
     cfg.check()
     out = Path(out)
@@ -131,28 +138,57 @@ def run_study(cfg: StudyConfig, out: str | Path, executor: Executor | None = Non
     if on_done is not None:
         for item in done:
             on_done(item, len(done), total)
-    threads = 1 if cfg.workers > 1 else None
-    tasks = [RunTask(tuple(r.model_dump(mode="json") for r in group), str(out), threads,
-                     cfg.stack_mvm)
-             for group in plan_stacks(todo, cfg.stack, cfg.workers)]
-    if executor is None:
-        if cfg.workers > 1 and len(tasks) > 1:
-            # spawn, not fork: a parent that already ran numba's parallel (OpenMP) kernels
-            # must not fork (GNU OpenMP aborts the child)
-            with ProcessPoolExecutor(max_workers=cfg.workers,
-                                     mp_context=multiprocessing.get_context("spawn")) as pool:
-                return done + _collect(pool.map(_run_task, tasks), done, total, on_done)
-        return done + _collect((_run_task(t, on_epoch) for t in tasks), done, total,
+    # planned over all runs, so a resumed study keeps its stacks (finished members ride
+    # along, restored after each epoch): its runs end with the numbers of an
+    # uninterrupted study run with the same workers and stack settings
+    pending = {r.key() for r in todo}
+    groups = [g for g in plan_stacks(runs, cfg.stack, cfg.workers)
+              if any(r.key() in pending for r in g)]
+    pool = executor is None and cfg.workers > 1 and len(groups) > 1
+    threads = 1 if pool else None
+
+    def tasks(progress: Any = None) -> list[RunTask]:
+        return [RunTask(tuple(r.model_dump(mode="json") for r in g), str(out), threads,
+                        cfg.stack_mvm, progress) for g in groups]
+
+    if executor is not None:
+        return done + _collect(executor.map(_run_task, tasks()), pending, done, total,
                                on_done)
-    return done + _collect(executor.map(_run_task, tasks), done, total, on_done)
+    if not pool:
+        return done + _collect((_run_task(t, on_epoch) for t in tasks()), pending, done,
+                               total, on_done)
+    # spawn, not fork: a parent that already ran numba's parallel (OpenMP) kernels must
+    # not fork (GNU OpenMP aborts the child); workers report epochs through a queue
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Manager() as manager, ProcessPoolExecutor(max_workers=cfg.workers,
+                                                       mp_context=ctx) as workers:
+        queue = manager.Queue()
+        relay = threading.Thread(target=_relay, args=(queue, on_epoch), daemon=True)
+        relay.start()
+        try:
+            return done + _collect(workers.map(_run_task, tasks(queue)), pending, done,
+                                   total, on_done)
+        finally:
+            queue.put(None)
+            relay.join()
 
 
-def _collect(results: Iterable[list[dict[str, Any]]], done: list[dict[str, Any]],
-             total: int, on_done: Callable[[dict[str, Any], int, int], None] | None
+def _relay(queue: Any, on_epoch: Callable[[dict[str, Any]], None] | None) -> None:
+    """Pass the workers' epoch reports to ``on_epoch`` until a ``None`` arrives."""
+    while (item := queue.get()) is not None:
+        if on_epoch is not None:
+            on_epoch(item)
+
+
+def _collect(results: Iterable[list[dict[str, Any]]], pending: set[str],
+             done: list[dict[str, Any]], total: int,
+             on_done: Callable[[dict[str, Any], int, int], None] | None
              ) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for items in results:
         for item in items:
+            if item["key"] not in pending:  # a finished run that rode along in its stack
+                continue
             out.append(item)
             if on_done is not None:
                 on_done(item, len(done) + len(out), total)

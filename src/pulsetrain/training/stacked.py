@@ -80,6 +80,10 @@ class RunStack:
     mvm
         ``"batched"`` (one ``bmm`` per layer for all runs) or ``"exact"`` (each run's
         own layer calls: bit-identical to training the runs one by one).
+
+    The batched MVM computes ``x Wᵀ`` and ``δ W`` itself, without
+    :meth:`AnalogTile.forward`/:meth:`~AnalogTile.backward`: hooks added there (output
+    noise, ADC/DAC) must be mirrored here, or use ``mvm="exact"``.
     """
 
     def __init__(self, trainers: Sequence[Trainer], mvm: str = "batched") -> None:

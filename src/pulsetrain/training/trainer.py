@@ -196,7 +196,9 @@ class RunLog:
             self.ckpt.parent.mkdir(parents=True, exist_ok=True)
             if resume and self.ckpt.is_file():
                 trainer.load_state(torch.load(self.ckpt, weights_only=False))
-            self.store.put_run(self.key, cfg.model_dump(mode="json"), "running")
+            finished = len(trainer.history) >= cfg.epochs  # e.g. riding along in a stack
+            self.store.put_run(self.key, cfg.model_dump(mode="json"),
+                               "done" if finished else "running")
             # an interruption between the checkpoint and the store write loses no epoch:
             # the checkpoint's history is the reference, written back on resume
             for done in trainer.history:
