@@ -37,31 +37,41 @@ def uniform(seed, index, ordinal):
     h = mix32((a + np.uint64(ordinal) * np.uint64(0x85EBCA77)) & MASK)
     return (np.float64(h) + 0.5) / 4294967296.0
 
+# entries of one sample that one parallel task of draw_bits draws when the batch is small
+DRAW_BLOCK = 256
+
 @njit(parallel=True, cache=True)
 def draw_bits(values, scale, bl, seed, out):
     batch, n = values.shape
-    for idx in prange(batch * n):  # over all entries: a batch of one sample is parallel too
-        b = idx // n
-        j = idx - b * n
+    # parallel over samples; a small batch is also split into blocks of entries, so a
+    # batch of one sample is drawn on every core (one integer division per task)
+    block = n if batch >= 8 else DRAW_BLOCK
+    blocks = (n + block - 1) // block
+    for task in prange(batch * blocks):
+        b = task // blocks
+        j0 = (task - b * blocks) * block
         nb = bl[b]
-        p = scale[b] * abs(np.float64(values[b, j]))
-        if p <= 0.0:
-            out[b, j] = 0
-        elif p >= 1.0:
-            out[b, j] = (np.int64(1) << nb) - np.int64(1)
-        else:
-            bits = np.int64(0)
-            for t in range(nb):
-                if uniform(seed, idx, t) < p:
-                    bits |= np.int64(1) << t
-            out[b, j] = bits
+        sb = scale[b]
+        full = (np.int64(1) << nb) - np.int64(1)
+        for j in range(j0, min(n, j0 + block)):
+            p = sb * abs(np.float64(values[b, j]))
+            if p <= 0.0:
+                out[b, j] = 0
+            elif p >= 1.0:
+                out[b, j] = full
+            else:
+                bits = np.int64(0)
+                for t in range(nb):
+                    if uniform(seed, b * n + j, t) < p:
+                        bits |= np.int64(1) << t
+                out[b, j] = bits
 
-@njit(cache=True)
+@njit(parallel=True, cache=True)
 def management(x, d, lr, dw_min, bl, update_management, bl_management, scale_x, scale_d,
                bl_b):
     batch, in_n = x.shape
     out_n = d.shape[1]
-    for b in range(batch):
+    for b in prange(batch):
         xm = 0.0
         for j in range(in_n):
             xm = max(xm, abs(np.float64(x[b, j])))
@@ -238,7 +248,7 @@ def trains(w, x_bits, x_sign, d_bits, d_sign,
     tab_c, tab_s = node_tables(lut_up, lut_down)
     cols = np.empty((batch, in_n), np.int32)  # per sample: the inputs that fire at all
     ncols = np.zeros(batch, np.int64)
-    for b in range(batch):
+    for b in prange(batch):
         k = 0
         for j in range(in_n):
             if x_bits[b, j] != 0:
