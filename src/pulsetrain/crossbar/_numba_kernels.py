@@ -276,24 +276,6 @@ def trains(w, x_bits, x_sign, d_bits, d_sign,
                 if db == 0:
                     continue
                 ds = d_sign[b, i]
-                if c2c > 0.0:  # per-pulse reference walk: each pulse draws its noise
-                    for kk in range(ncols[b]):
-                        j = cols[b, kk]
-                        c = x_bits[b, j] & db
-                        if c == 0:
-                            continue
-                        n = popcount(c)
-                        direction = -ds * x_sign[b, j]
-                        if direction > 0:
-                            cu += n
-                        else:
-                            cd += n
-                        wij, ordv[i, j] = pulses(np.float64(w[i, j]), n, direction, lut_up,
-                                                 lut_down, gain_up[i, j], gain_down[i, j],
-                                                 w_min[i, j], w_max[i, j], c2c, seed,
-                                                 i * in_n + j, ordv[i, j])
-                        w[i, j] = wij
-                    continue
                 # queue the coincidences with their signed counts, branch-free (every
                 # entry is written, the queue advances only past nonzero counts)
                 n_max = 0
@@ -308,7 +290,19 @@ def trains(w, x_bits, x_sign, d_bits, d_sign,
                     q_j[nq] = j
                     q_n[nq] = n * (2 * up - 1)
                     nq += np.int64(n > 0)
-                if nq > 0:
+                if nq == 0:
+                    continue
+                if c2c > 0.0:  # per-pulse reference walk: each pulse draws its noise
+                    for q in range(nq):
+                        j = q_j[q]
+                        c = q_n[q]
+                        wij, ordv[i, j] = pulses(np.float64(w[i, j]), abs(c),
+                                                 1 if c > 0 else -1, lut_up, lut_down,
+                                                 gain_up[i, j], gain_down[i, j], w_min[i, j],
+                                                 w_max[i, j], c2c, seed, i * in_n + j,
+                                                 ordv[i, j])
+                        w[i, j] = wij
+                else:
                     walk_queue(w, i, nq, n_max, buf, tab_c, tab_s, gain_up, gain_down, w_min,
                                w_max, m)
             n_up[i] += cu
