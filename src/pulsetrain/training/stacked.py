@@ -69,6 +69,20 @@ class _BatchedMVM(torch.autograd.Function):
                 None)
 
 
+def check_stack(cfgs: Sequence[TrainConfig], mvm: str) -> None:
+    """Raise ``ValueError`` unless ``cfgs`` can train as one stack with MVM mode ``mvm``."""
+    if mvm not in MVM_MODES:
+        raise ValueError(f"mvm must be one of {MVM_MODES}, got {mvm!r}")
+    if not cfgs:
+        raise ValueError("a stack needs at least one run")
+    sigs = {stack_signature(c) for c in cfgs}
+    if None in sigs:
+        raise ValueError("the float baseline does not stack: train it on its own")
+    if len(sigs) > 1:
+        raise ValueError("runs of a stack must share network shape, batch size, epochs, "
+                         "data and torch device")
+
+
 class RunStack:
     """R built :class:`Trainer` s whose analog weights are re-homed into stacked tensors.
 
@@ -87,16 +101,7 @@ class RunStack:
     """
 
     def __init__(self, trainers: Sequence[Trainer], mvm: str = "batched") -> None:
-        if mvm not in MVM_MODES:
-            raise ValueError(f"mvm must be one of {MVM_MODES}, got {mvm!r}")
-        if not trainers:
-            raise ValueError("a stack needs at least one run")
-        sigs = {stack_signature(t.cfg) for t in trainers}
-        if None in sigs:
-            raise ValueError("the float baseline does not stack: train it on its own")
-        if len(sigs) > 1:
-            raise ValueError("runs of a stack must share network shape, batch size, epochs, "
-                             "data and torch device")
+        check_stack([t.cfg for t in trainers], mvm)
         self.trainers = list(trainers)
         self.mvm = mvm
         self.cfg = self.trainers[0].cfg
@@ -192,16 +197,9 @@ def train_stacked(cfgs: Sequence[TrainConfig], out: str | None = None, resume: b
     divided by the number of runs in it (``stacked_runs`` in its metrics).
     """
     cfgs = list(cfgs)
-    if mvm not in MVM_MODES:
-        raise ValueError(f"mvm must be one of {MVM_MODES}, got {mvm!r}")
-    if len({stack_signature(c) for c in cfgs}) > 1 or any(c.algorithm == "float"
-                                                         for c in cfgs):
-        raise ValueError("runs of a stack must share network shape, batch size, epochs, "
-                         "data and torch device, and not be the float baseline")
+    check_stack(cfgs, mvm)  # before any run is marked "running" in the store
     if len({c.key() for c in cfgs}) != len(cfgs):
         raise ValueError("a stack holds each configuration once")
-    if not cfgs:
-        raise ValueError("a stack needs at least one run")
     first = cfgs[0]
     data = data or load_mnist(first.data_dir, first.val_size, train_subset=first.train_subset,
                               test_subset=first.test_subset)
