@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import torch
 from typer.testing import CliRunner
 
 from pulsetrain.cli import app
@@ -96,6 +97,12 @@ def test_train_bad_input(tmp_path: Path) -> None:
     assert "key 'learning_rate': unknown key" in result.stderr and str(bad) in result.stderr
     result = runner.invoke(app, ["train", "--device", "missing.json"])
     assert result.exit_code == 2 and "missing.json" in result.stderr
+    if not torch.cuda.is_available():  # asking for a GPU that is not there: one line
+        result = runner.invoke(app, ["train", "--torch-device", "cuda", "--out",
+                                     str(tmp_path / "o")])
+        assert result.exit_code == 2
+        assert "torch_device 'cuda': no CUDA device here" in result.stderr
+        assert not (tmp_path / "o" / "results.sqlite").exists()  # nothing was recorded
 
 
 def test_stack_option_rejects_bad_values(tmp_path: Path) -> None:

@@ -235,6 +235,9 @@ def train_cmd(
                                                 "it.")] = None,
     train_subset: Annotated[int | None, typer.Option("--train-subset", min=1, help="Use only "
                                                      "the first N training images.")] = None,
+    torch_device: Annotated[str | None, typer.Option(
+        "--torch-device", help="Where the tensors live: cpu (default; numba kernels) or "
+        "cuda[:N] (torch kernels, not yet tuned).")] = None,
     out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="Write results.sqlite "
                                                  "and per-epoch checkpoints here.")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue from the last checkpoint "
@@ -251,7 +254,8 @@ def train_cmd(
         base = load_config_file(config) if config else TrainConfig()
         overrides = {k: v for k, v in {"device": device, "algorithm": algorithm,
                                         "epochs": epochs, "lr": lr, "seed": seed,
-                                        "train_subset": train_subset}.items()
+                                        "train_subset": train_subset,
+                                        "torch_device": torch_device}.items()
                      if v is not None}
         cfg = TrainConfig.model_validate({**base.model_dump(), **overrides})
     except PulsetrainError as exc:

@@ -67,4 +67,5 @@ def describe_validation_error(exc: ValidationError, noun: str = "key") -> str:
     err = exc.errors()[0]
     where = ".".join(str(p) for p in err["loc"]) or "(top level)"
     msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+    msg = msg.removeprefix("Value error, ")  # pydantic's prefix for our own validators
     return f"{noun} {where!r}: {msg} (got {err.get('input')!r})"[:300]

@@ -116,7 +116,9 @@ def test_sp_shift_keeps_weights_and_sets_references() -> None:
     [("epochs: 3\ncolour: red\n", "key 'colour': unknown key"),
      ("epochs: three\n", "key 'epochs'"),
      ("algorithm: adam\n", "key 'algorithm'"),
-     ("lr: -1\n", "key 'lr'")],
+     ("lr: -1\n", "key 'lr'"),
+     ("torch_device: gpu\n", "key 'torch_device': expected cpu, cuda or cuda:N (got 'gpu')"),
+     ("torch_device: cuda\nbackend: numba\n", "backend 'numba' runs on CPU tensors only")],
 )
 def test_bad_config_names_the_key(tmp_path: Path, text: str, words: str) -> None:
     p = tmp_path / "c.yaml"

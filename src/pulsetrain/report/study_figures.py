@@ -173,7 +173,7 @@ def weight_histograms(checkpoints: dict[tuple[str, str], Path], devices: list[st
             if path is None:
                 ax.axis("off")
                 continue
-            state = torch.load(path, weights_only=False)
+            state = torch.load(path, map_location="cpu", weights_only=False)
             tile = state["tiles"][-1]
             ax.hist(tile["w"].flatten().numpy(), bins=60, range=(-1, 1), color="C0",
                     alpha=0.75, label="device state")

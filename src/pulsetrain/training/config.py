@@ -8,8 +8,16 @@ import sys
 from pathlib import Path
 from typing import Literal
 
+import torch
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from pulsetrain.errors import InputError, describe_validation_error
 
@@ -24,6 +32,17 @@ DEFAULT_LR: dict[str, float] = {"sgd": 0.05, "mixed-precision": 0.5, "sp-shift":
                                 "float": 0.5}
 """Learning rates of the thesis setup (DOMAIN.md §7); float uses 0.5 (0.01 in the thesis
 gave a weak 94 %)."""
+
+
+def check_torch_device(spec: str) -> str:
+    """``spec`` if it names a torch device pulsetrain runs on (cpu, cuda, cuda:N)."""
+    try:
+        kind = torch.device(spec).type
+    except RuntimeError:
+        kind = ""
+    if kind not in ("cpu", "cuda"):
+        raise ValueError("expected cpu, cuda or cuda:N")
+    return spec
 
 
 class TrainConfig(BaseModel):
@@ -62,12 +81,21 @@ class TrainConfig(BaseModel):
     train_subset: int | None = Field(None, ge=1)
     test_subset: int | None = Field(None, ge=1)
     backend: Literal["auto", "numba", "torch"] = "auto"
-    torch_device: str = "cpu"
+    torch_device: str = Field("cpu", description="torch device of the tensors: cpu, cuda, "
+                              "cuda:N (the CUDA path runs the torch kernels; untimed)")
+
+    @field_validator("torch_device")
+    @classmethod
+    def _known_torch_device(cls, v: str) -> str:
+        return check_torch_device(v)
 
     @model_validator(mode="after")
     def _check(self) -> TrainConfig:
         if any(h < 1 for h in self.hidden):
             raise ValueError("hidden layer sizes must be >= 1")
+        if self.backend == "numba" and torch.device(self.torch_device).type != "cpu":
+            raise ValueError(f"backend 'numba' runs on CPU tensors only, but torch_device is "
+                             f"{self.torch_device!r}: use backend auto or torch")
         return self
 
     @property

@@ -15,6 +15,7 @@ from torch import nn
 
 from pulsetrain.devices.builtin import resolve_device
 from pulsetrain.devices.lut import LutDevice, Variation
+from pulsetrain.errors import InputError
 from pulsetrain.fileio import atomic_write
 from pulsetrain.store.sqlite import ResultStore
 from pulsetrain.training.algorithms import (
@@ -59,7 +60,16 @@ class Trainer:
 
     @classmethod
     def build(cls, cfg: TrainConfig) -> Trainer:
-        """Build model and optimizer; for ``sp-shift`` also estimate SPs and set references."""
+        """Build model and optimizer; for ``sp-shift`` also estimate SPs and set references.
+
+        Raises
+        ------
+        InputError
+            If ``cfg.torch_device`` names a CUDA device this machine does not have.
+        """
+        if torch.device(cfg.torch_device).type == "cuda" and not torch.cuda.is_available():
+            raise InputError(f"torch_device {cfg.torch_device!r}: no CUDA device here (torch "
+                             f"{torch.__version__}); use torch_device cpu")
         device = training_device(cfg)
         sizes = [784, *cfg.hidden, 10]
         model = build_mlp(sizes, device, seed=cfg.seed, activation=cfg.activation,
@@ -195,7 +205,10 @@ class RunLog:
             self.ckpt = out / "checkpoints" / f"{self.key}.pt"
             self.ckpt.parent.mkdir(parents=True, exist_ok=True)
             if resume and self.ckpt.is_file():
-                trainer.load_state(torch.load(self.ckpt, weights_only=False))
+                # tensors come back on the CPU and are copied into the run's own tensors,
+                # so a checkpoint resumes whatever torch device wrote it
+                trainer.load_state(torch.load(self.ckpt, map_location="cpu",
+                                              weights_only=False))
             finished = len(trainer.history) >= cfg.epochs  # e.g. riding along in a stack
             self.store.put_run(self.key, cfg.model_dump(mode="json"),
                                "done" if finished else "running")
