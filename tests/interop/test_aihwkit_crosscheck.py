@@ -8,10 +8,14 @@ docs/validation.md.  Tolerances are those of the issue and are justified in
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import numpy as np
 import pytest
 
 from pulsetrain.devices import builtin_device
-from pulsetrain.interop import aihwkit_available
+from pulsetrain.interop import aihwkit_available, run_aihwkit
+from pulsetrain.interop.aihwkit_params import to_piecewise_step
 from pulsetrain.interop.crosscheck import (
     check_backward,
     check_drift,
@@ -58,3 +62,24 @@ def test_backward_error_matches_with_large_outputs() -> None:
     rows = check_backward(builtin_device("ID161ZR15000-200us"))
     assert rows[0].passed, rows[0]
     assert "beyond ±12" in rows[0].quantity and "(0% beyond" not in rows[0].quantity
+
+
+def test_sp_shift_reference_cell_starts_at_the_initial_weights(tmp_path: Path) -> None:
+    """SP shifting on AIHWKit (scripts/aihwkit_thesis_runs.py): the reference device
+    holds the SP and the update device W_init + SP, so the weight read is W_init.
+    With a learning rate too small for any pulse the weights after one epoch are the
+    initial ones; a reference left at 0 would read W_init + SP (0.27 off)."""
+    rng = np.random.default_rng(0)
+    data = tmp_path / "d.npz"
+    np.savez(data, x_train=rng.random((128, 784), dtype=np.float32),
+             y_train=rng.integers(0, 10, 128), x_test=rng.random((32, 784), dtype=np.float32),
+             y_test=rng.integers(0, 10, 32))
+    init = [(rng.uniform(-0.3, 0.3, (8, 784)), np.zeros(8)),
+            (rng.uniform(-0.3, 0.3, (10, 8)), np.zeros(10))]
+    device = builtin_device("ID161ZR15000-2us")
+    reply = run_aihwkit("train", device=to_piecewise_step(device), algorithm="sp-shift",
+                        sp=0.27, sizes=[784, 8, 10], lr=1e-12, epochs=1, batch_size=64,
+                        seed=0, data=str(data), weights=True,
+                        init=[[w.tolist(), b.tolist()] for w, b in init])
+    for got, (want, _) in zip(reply["weights"][-1], init, strict=True):
+        np.testing.assert_allclose(np.asarray(got), want, atol=1e-6)

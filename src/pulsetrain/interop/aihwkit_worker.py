@@ -216,13 +216,28 @@ def _model(sizes, cfg):
 
 
 def task_train(req: dict) -> dict:
-    """Train an MLP with AIHWKit (plain pulsed SGD or mixed precision) on given arrays."""
+    """Train an MLP with AIHWKit (plain pulsed SGD, SP-shifted SGD or mixed precision).
+
+    SP shifting (``algorithm: sp-shift``, ``sp``: the reference value) uses a
+    ReferenceUnitCell: the second device of each pair holds the reference, the first
+    starts at W_init + SP, so the weight starts at W_init.
+
+    Optional fields: ``lr_step`` ``[step_epochs, gamma]`` (StepLR), ``ideal_mvm`` (default
+    true; false keeps AIHWKit's default output bound of 12 for plain SGD), ``init``
+    (initial weights and biases), ``weights`` (return the weights after each epoch)."""
     from aihwkit.optim import AnalogSGD
     from aihwkit.simulator.configs import DigitalRankUpdateRPUConfig, MixedPrecisionCompound
 
     dev = _piecewise({**req["device"], **NOISE_FREE})
-    if req["algorithm"] == "sgd":
+    if req["algorithm"] in ("sgd", "sp-shift"):
+        if req["algorithm"] == "sp-shift":  # weight = device − reference (fixed at the SP)
+            from aihwkit.simulator.configs import ReferenceUnitCell
+
+            dev = ReferenceUnitCell(unit_cell_devices=[dev, _piecewise(
+                {**req["device"], **NOISE_FREE})])
         cfg = _single_config(dev, req.get("bl", 31))
+        if not req.get("ideal_mvm", True):  # AIHWKit's default gradient mask at |y| >= 12
+            cfg.forward.out_bound = 12.0
     elif req["algorithm"] == "mixed-precision":
         cfg = DigitalRankUpdateRPUConfig(device=MixedPrecisionCompound(device=dev))
         _ideal_mvm(cfg)
@@ -239,8 +254,18 @@ def task_train(req: dict) -> dict:
         for layer, (w, b) in zip(analog, req["init"], strict=True):
             layer.set_weights(torch.tensor(w, dtype=torch.float32),
                               torch.tensor(b, dtype=torch.float32))
+    if req["algorithm"] == "sp-shift":  # reference at the SP, device at W_init + SP
+        for tile in model.analog_tiles():
+            w = tile.tile.get_weights()
+            sp = torch.full_like(w, float(req["sp"]))
+            tile.set_hidden_update_index(1)
+            tile.tile.set_weights(sp)
+            tile.set_hidden_update_index(0)
+            tile.tile.set_weights(w + sp)
     opt = AnalogSGD(model.parameters(), lr=req["lr"])
     opt.regroup_param_groups(model)
+    sched = (torch.optim.lr_scheduler.StepLR(opt, *req["lr_step"]) if req.get("lr_step")
+             else None)
     gen = torch.Generator().manual_seed(req["seed"])
     bs = req["batch_size"]
     accs, times, weights = [], [], []
@@ -254,6 +279,8 @@ def task_train(req: dict) -> dict:
             torch.nn.functional.nll_loss(model(xtr[idx]), ytr[idx]).backward()
             opt.step()
         times.append(time.perf_counter() - t0)
+        if sched is not None:
+            sched.step()
         model.eval()
         with torch.no_grad():
             accs.append(float((model(xte).argmax(1) == yte).float().mean()))
