@@ -48,6 +48,8 @@ def main() -> None:
     ap.add_argument("--seeds", nargs="+", type=int, default=[0])
     ap.add_argument("--epochs", type=int, default=25)
     ap.add_argument("--algorithms", nargs="+", default=["sgd"], choices=["sgd", "sp-shift"])
+    ap.add_argument("--no-out-bound", action="store_true",
+                    help="skip the plain-SGD AIHWKit runs with its default output bound")
     args = ap.parse_args()
     if not aihwkit_available():
         raise SystemExit("AIHWKit venv missing: bash scripts/setup-aihwkit.sh")
@@ -66,7 +68,7 @@ def main() -> None:
                 runs: dict[str, bool | None] = {"pulsetrain": None,
                                                  "pulsetrain-aihwkit-granularity": None,
                                                  "aihwkit-ideal": True}
-                if algorithm == "sgd":
+                if algorithm == "sgd" and not args.no_out_bound:
                     runs["aihwkit-out-bound-12"] = False
                 for tool, ideal in runs.items():
                     key = f"{name}/{algorithm}/seed{seed}/{tool}"
