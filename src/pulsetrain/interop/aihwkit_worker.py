@@ -233,8 +233,7 @@ def task_train(req: dict) -> dict:
         if req["algorithm"] == "sp-shift":  # weight = device − reference (fixed at the SP)
             from aihwkit.simulator.configs import ReferenceUnitCell
 
-            dev = ReferenceUnitCell(unit_cell_devices=[dev, _piecewise(
-                {**req["device"], **NOISE_FREE})])
+            dev = ReferenceUnitCell(unit_cell_devices=[dev, dev])
         cfg = _single_config(dev, req.get("bl", 31))
         if not req.get("ideal_mvm", True):  # AIHWKit's default gradient mask at |y| >= 12
             cfg.forward.out_bound = 12.0

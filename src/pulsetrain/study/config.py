@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from pulsetrain.devices.builtin import FAMILY, builtin_family, resolve_device
 from pulsetrain.errors import InputError
-from pulsetrain.training.config import Algorithm, TrainConfig, check_torch_device
+from pulsetrain.training.config import (
+    Algorithm,
+    TorchDevice,
+    TrainConfig,
+    require_torch_device,
+)
 
 
 class AlgorithmSpec(BaseModel):
@@ -54,13 +59,9 @@ class StudyConfig(BaseModel):
         "pulsetrain.training.stacked): at most this many per stack, 1 = off; auto: the "
         "compatible runs dealt evenly over the workers")
     stack_mvm: Literal["batched", "exact"] = "batched"
-    torch_device: str = Field("cpu", description="torch device of every run: cpu, cuda, "
-                              "cuda:N (the CUDA path runs the torch kernels; untimed)")
-
-    @field_validator("torch_device")
-    @classmethod
-    def _known_torch_device(cls, v: str) -> str:
-        return check_torch_device(v)
+    torch_device: TorchDevice = Field("cpu", description="torch device of every run: cpu, "
+                                      "cuda, cuda:N (the CUDA path runs the torch kernels; "
+                                      "untimed)")
 
     @model_validator(mode="after")
     def _check(self) -> StudyConfig:
@@ -114,13 +115,9 @@ class StudyConfig(BaseModel):
         UnknownDeviceError, DataFormatError, InputError
             Naming the device (file) and what is missing.
         """
-        import torch
-
         from pulsetrain.energy.models import energy_model_for
 
-        if torch.device(self.torch_device).type == "cuda" and not torch.cuda.is_available():
-            raise InputError(f"torch_device {self.torch_device!r}: no CUDA device here; use "
-                             "torch_device cpu")
+        require_torch_device(self.torch_device)
         if all(a.name == "float" for a in self.algorithms):
             return
         for name in self.device_names():

@@ -6,18 +6,11 @@ import hashlib
 import json
 import sys
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import torch
 import yaml
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from pulsetrain.errors import InputError, describe_validation_error
 
@@ -43,6 +36,23 @@ def check_torch_device(spec: str) -> str:
     if kind not in ("cpu", "cuda"):
         raise ValueError("expected cpu, cuda or cuda:N")
     return spec
+
+
+TorchDevice = Annotated[str, AfterValidator(check_torch_device)]
+"""A config field naming a torch device (validated by :func:`check_torch_device`)."""
+
+
+def require_torch_device(spec: str) -> None:
+    """Check that this machine has the torch device ``spec`` (before any run starts).
+
+    Raises
+    ------
+    InputError
+        If ``spec`` names a CUDA device and torch sees none.
+    """
+    if torch.device(spec).type == "cuda" and not torch.cuda.is_available():
+        raise InputError(f"torch_device {spec!r}: no CUDA device here (torch "
+                         f"{torch.__version__}); use torch_device cpu")
 
 
 class TrainConfig(BaseModel):
@@ -81,13 +91,9 @@ class TrainConfig(BaseModel):
     train_subset: int | None = Field(None, ge=1)
     test_subset: int | None = Field(None, ge=1)
     backend: Literal["auto", "numba", "torch"] = "auto"
-    torch_device: str = Field("cpu", description="torch device of the tensors: cpu, cuda, "
-                              "cuda:N (the CUDA path runs the torch kernels; untimed)")
-
-    @field_validator("torch_device")
-    @classmethod
-    def _known_torch_device(cls, v: str) -> str:
-        return check_torch_device(v)
+    torch_device: TorchDevice = Field("cpu", description="torch device of the tensors: cpu, "
+                                      "cuda, cuda:N (the CUDA path runs the torch kernels; "
+                                      "untimed)")
 
     @model_validator(mode="after")
     def _check(self) -> TrainConfig:

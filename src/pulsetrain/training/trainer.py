@@ -15,7 +15,6 @@ from torch import nn
 
 from pulsetrain.devices.builtin import resolve_device
 from pulsetrain.devices.lut import LutDevice, Variation
-from pulsetrain.errors import InputError
 from pulsetrain.fileio import atomic_write
 from pulsetrain.store.sqlite import ResultStore
 from pulsetrain.training.algorithms import (
@@ -25,7 +24,7 @@ from pulsetrain.training.algorithms import (
     SymmetryShiftReport,
     shift_to_symmetry_point,
 )
-from pulsetrain.training.config import TrainConfig
+from pulsetrain.training.config import TrainConfig, require_torch_device
 from pulsetrain.training.data import MNIST, Split, load_mnist
 from pulsetrain.training.layers import analog_layers, build_mlp
 
@@ -67,9 +66,7 @@ class Trainer:
         InputError
             If ``cfg.torch_device`` names a CUDA device this machine does not have.
         """
-        if torch.device(cfg.torch_device).type == "cuda" and not torch.cuda.is_available():
-            raise InputError(f"torch_device {cfg.torch_device!r}: no CUDA device here (torch "
-                             f"{torch.__version__}); use torch_device cpu")
+        require_torch_device(cfg.torch_device)
         device = training_device(cfg)
         sizes = [784, *cfg.hidden, 10]
         model = build_mlp(sizes, device, seed=cfg.seed, activation=cfg.activation,
