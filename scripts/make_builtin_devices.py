@@ -25,7 +25,7 @@ OUT = Path("src/pulsetrain/data/devices")
 
 
 def main(data: str) -> None:
-    result = fit_device_folder(data, FAMILY, out=None)
+    result = fit_device_folder(data, FAMILY, out=None, min_pulses=40, window="cutoffs")
     by_width: dict[str, list] = {}
     for fit in result.fits:
         by_width.setdefault(format_seconds(fit.device.pulse_width_s or 0), []).append(fit)
@@ -46,8 +46,8 @@ def main(data: str) -> None:
                 "source_file": fit.clean.sweep.source.name if fit.clean.sweep.source else None,
                 "date": date.today().isoformat(),
                 "command": "python scripts/make_builtin_devices.py ../shared/data/hzo-lbe247",
-                "fit": "pulsetrain.devices.fit_device(n_points=32, repetition=last, "
-                       "min_pulses=40, smoothing=GCV)",
+                "fit": "pulsetrain.devices.fit_device(n_points=32, repetition=last usable, "
+                       "min_pulses=40, window=cutoffs, smoothing=GCV)",
                 "amplitudes": "amplitude_up_v/amplitude_down_v: mean pulse amplitude of the "
                               "measured potentiation/depression branch inside the cutoff "
                               "window",

@@ -20,7 +20,7 @@ OUT = Path("docs/figures")
 
 
 def main(data: str) -> None:
-    result = fit_device_folder(data, "ID161ZR15000")
+    result = fit_device_folder(data, "ID161ZR15000", min_pulses=40, window="cutoffs")
     fig, axes = plt.subplots(1, 3, figsize=(16, 4.6))
     ax = axes[0]
     for pw, values in PUBLISHED_SYMMETRY_POINT.items():

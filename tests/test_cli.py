@@ -27,8 +27,10 @@ def test_help_lists_commands() -> None:
 def test_scan_json(hzo_dir: Path) -> None:
     result = runner.invoke(app, ["device", "scan", str(hzo_dir), "--json"])
     assert result.exit_code == 0
-    rows = json.loads(result.stdout)
-    assert len(rows) == 13
+    data = json.loads(result.stdout)
+    rows = [r for r in data["runs"] if r["device_id"] == DEVICE]
+    assert len(rows) == 13 and len(data["runs"]) == 19
+    assert [p["severity"] for p in data["problems"]] == ["error", "error"]
     row = next(r for r in rows if r["run"] == "20241024112926")
     assert row["pulse_width_s"] == 2e-4 and row["repetitions"] == 2 and row["pulses"] == 136
     assert row["time"] == "11:29:27" and row["has_cutoff"]
@@ -40,18 +42,24 @@ def test_fit_writes_everything(hzo_dir: Path, tmp_path: Path) -> None:
                                  "--out", str(out), "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert len(data["runs"]) == 7 and len(data["skipped"]) == 6
+    status = [r["status"] for r in data["runs"]]
+    assert len(status) == 13 and status.count("fitted") == 8 and status.count("refused") == 5
+    assert all(r["reason"] for r in data["runs"] if r["status"] == "refused")
     metrics = pd.read_csv(out / "metrics.csv")
     for col in ("device_id", "run", "pulse_width_s", "gmax_gmin", "on_off", "n_up", "n_down",
                 "dw_min", "asymmetry", "nl_ltp", "nl_ltd", "symmetry_point", "c2c_noise"):
         assert col in metrics.columns
-    assert len(metrics) == 7
+    assert len(metrics) == 8
     files = sorted((out / "devices").glob("*.json"))
-    assert len(files) == 7
+    assert len(files) == 8
     dev = load_device(files[0])
     assert dev.metrics["gmax_gmin"] > 1
     figs = {p.name for p in (out / "figures").glob("*.png")}
-    assert "summary.png" in figs and len(figs) == 15
+    assert "summary.png" in figs and len(figs) == 17
+    summary = pd.read_csv(out / "summary.csv")
+    assert list(summary.columns[:7]) == ["device_id", "run", "pulse_width_s", "status",
+                                         "reason", "window", "quality"]
+    assert len(summary) == 13
     assert "summary.png" in (out / "report.md").read_text()
 
 

@@ -17,10 +17,11 @@ from rich.table import Table
 from pulsetrain import __version__
 from pulsetrain.devices import builtin_names, resolve_device
 from pulsetrain.devices.io import device_to_dict
+from pulsetrain.devices.quality import training_warnings
 from pulsetrain.errors import PulsetrainError, describe_validation_error
-from pulsetrain.measurements import format_seconds, scan_folder
+from pulsetrain.measurements import FileProblem, format_seconds, scan_folder
 from pulsetrain.training.config import TrainConfig, load_config_file
-from pulsetrain.workflows import fit_device_folder
+from pulsetrain.workflows import fit_folder
 
 app = typer.Typer(
     help="pulsetrain: accuracy, convergence and energy of on-chip training with measured "
@@ -40,6 +41,14 @@ out = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
 
+class WindowChoice(str, Enum):
+    """Where ``device fit`` takes the switching window from."""
+
+    prefer_cutoffs = "prefer-cutoffs"
+    cutoffs = "cutoffs"
+    auto = "auto"
+
+
 def _fail(exc: Exception) -> None:
     err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
     raise typer.Exit(code=2)
@@ -57,22 +66,31 @@ def _root(version: Annotated[bool, typer.Option("--version", help="Print the ver
         raise typer.Exit()
 
 
+def _print_problems(problems: list[FileProblem]) -> None:
+    for p in problems:
+        tag = "[red]unreadable[/]" if p.severity == "error" else "[yellow]warning[/]"
+        err.print(f"{tag} {p}", highlight=False, soft_wrap=True)
+
+
 @device_app.command("scan")
 def device_scan(
     folder: Annotated[Path, typer.Argument(help="Folder with measurement files (searched "
                                             "recursively).")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
-    = False,
+    cutoffs: Annotated[Path | None, typer.Option("--cutoffs", help="Cutoffs CSV (default "
+                                                 "FOLDER/cutoffs.csv).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON ({runs, problems}) "
+                                          "instead of a table.")] = False,
 ) -> None:
     """List the measured runs in FOLDER: device, date, time, pulse width, pulses,
-    amplitude window, repetitions, whether a cutoff window is known."""
+    amplitude window, repetitions, whether a cutoff window is known; then every file
+    that could not be read (and why) and every warning."""
     try:
-        scan = scan_folder(folder)
+        scan = scan_folder(folder, cutoffs=cutoffs)
     except PulsetrainError as exc:
         _fail(exc)
     rows = [r.summary() for r in scan.runs]
     if as_json:
-        _print_json(rows)
+        _print_json({"runs": rows, "problems": [p.as_dict() for p in scan.problems]})
         return
     table = Table(title=f"{len(rows)} runs in {folder}")
     for col in ("device", "date", "time", "pulse width", "pulses", "amplitude (V)",
@@ -83,58 +101,79 @@ def device_scan(
                       str(r["pulses"]), f"{r['amplitude_min_v']:.2f} … {r['amplitude_max_v']:.2f}",
                       str(r["repetitions"]), "yes" if r["has_cutoff"] else "no")
     out.print(table)
+    _print_problems(scan.problems)
 
 
 @device_app.command("fit")
 def device_fit(
     folder: Annotated[Path, typer.Argument(help="Folder with the measurements (and "
                                             "cutoffs.csv).")],
-    device: Annotated[str, typer.Option("--device", "-d", help="Device id, e.g. "
-                                        "ID161ZR15000.")],
+    device: Annotated[str | None, typer.Option("--device", "-d", help="Fit only this device "
+                                               "(e.g. ID161ZR15000); default: every device "
+                                               "in FOLDER.")] = None,
     out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="Write device files, "
-                                                 "metrics.csv, figures and report.md here.")]
-    = None,
+                                                 "metrics.csv, figures, report.md (one folder "
+                                                 "per device without --device) and "
+                                                 "summary.csv/summary.png here.")] = None,
     points: Annotated[int, typer.Option("--points", min=4, help="Lookup-table nodes.")] = 32,
     repetition: Annotated[int | None, typer.Option("--repetition", help="Repetition to fit "
-                                                   "(default: the last).")] = None,
-    min_pulses: Annotated[int, typer.Option("--min-pulses", min=3, help="Minimum usable "
-                                            "pulses per direction.")] = 40,
+                                                   "(default: the last usable one).")] = None,
+    min_pulses: Annotated[int, typer.Option("--min-pulses", min=3, help="Hard floor of "
+                                            "usable pulses per direction (fits with fewer "
+                                            "than 40 are flagged).")] = 10,
+    window: Annotated[WindowChoice, typer.Option("--window", help="Switching window: the "
+                                                 "cutoffs row where one matches, else found "
+                                                 "from the data (prefer-cutoffs); cutoffs "
+                                                 "rows only; always automatic.")]
+    = WindowChoice.prefer_cutoffs,
     cutoffs: Annotated[Path | None, typer.Option("--cutoffs", help="Cutoffs CSV (default "
                                                  "FOLDER/cutoffs.csv).")] = None,
+    area_m2: Annotated[float | None, typer.Option("--area-m2", help="Device area (m²) "
+                                                  "written into the device files (energy "
+                                                  "models need it).")] = None,
+    thickness_m: Annotated[float | None, typer.Option("--thickness-m", help="Film thickness "
+                                                      "(m) written into the device "
+                                                      "files.")] = None,
     no_figures: Annotated[bool, typer.Option("--no-figures", help="Skip the PNG figures.")]
     = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print metrics as JSON.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one record per run as "
+                                          "JSON.")] = False,
 ) -> None:
-    """Fit a lookup-table device model to every usable run of DEVICE in FOLDER."""
+    """Fit a lookup-table device model to every run in FOLDER (or of one device): each
+    run ends fitted (with quality flags), refused (with the reason) or unreadable."""
     try:
         with err.status("fitting runs…") as status:
-            result = fit_device_folder(
-                folder, device, out_dir, n_points=points, repetition=repetition,
-                min_pulses=min_pulses, figures=not no_figures, cutoffs=cutoffs,
+            result = fit_folder(
+                folder, out_dir, device_id=device, n_points=points, repetition=repetition,
+                min_pulses=min_pulses, window=window.value, figures=not no_figures,
+                cutoffs=cutoffs, area_m2=area_m2, thickness_m=thickness_m,
                 on_run=lambda label: status.update(f"fitting {label}…"))
     except PulsetrainError as exc:
         _fail(exc)
+    rows = result.summary_table().to_dict(orient="records")
     if as_json:
-        _print_json({"runs": [f.metrics.as_dict() for f in result.fits],
-                     "skipped": [{"run": r, "reason": why} for r, why in result.skipped],
+        _print_json({"runs": rows, "problems": [p.as_dict() for p in result.problems],
                      "out": str(out_dir) if out_dir else None})
         return
-    table = Table(title=f"{device}: {len(result.fits)} runs fitted")
-    for col in ("run", "pulse width", "Gmax/Gmin", "n up/down", "dw_min", "up/down",
-                "SP", "SP (pulses)", "c2c"):
-        table.add_column(col)
-    for f in result.fits:
-        m = f.metrics
-        table.add_row(m.run, format_seconds(m.pulse_width_s), f"{m.gmax_gmin:.2f}",
-                      f"{m.n_up}/{m.n_down}", f"{m.dw_min:.4f}", f"{m.asymmetry:.2f}",
-                      f"{m.symmetry_point:.3f}", f"{m.symmetry_point_sim:.3f}",
-                      f"{m.c2c_noise:.3f}")
+    fitted = sum(len(d.fits) for d in result.devices)
+    table = Table(title=f"{folder}: {fitted} of {len(rows)} runs fitted")
+    for col in ("device", "run", "pulse width", "status", "window", "Gmax/Gmin", "n up/down",
+                "dw_min", "SP", "quality / reason"):
+        table.add_column(col, overflow="fold")
+    for o in result.outcomes:
+        pw = format_seconds(o.pulse_width_s) if o.pulse_width_s else "?"
+        if o.fit is None:
+            table.add_row(o.device_id, o.run, pw, o.status, "", "", "", "", "", o.reason)
+            continue
+        m = o.fit.metrics
+        table.add_row(o.device_id, m.run, pw, o.status, m.window.split(" ")[0],
+                      f"{m.gmax_gmin:.2f}", f"{m.n_up}/{m.n_down}", f"{m.dw_min:.4f}",
+                      f"{m.symmetry_point:.3f}", m.quality)
     out.print(table)
-    for run, why in result.skipped:
-        err.print(f"[yellow]skipped[/] {run}: {why}", highlight=False)
+    _print_problems([p for p in result.problems if p.severity == "warning"])
     if out_dir is not None:
-        out.print(f"wrote {len(result.device_files)} device files, metrics.csv and "
-                  f"{len(result.figures)} figures; report: {result.report}")
+        files = sum(len(d.device_files) for d in result.devices)
+        out.print(f"wrote {files} device files and {out_dir / 'summary.csv'}")
 
 
 @device_app.command("list")
@@ -264,6 +303,8 @@ def train_cmd(
         _fail(PulsetrainError(describe_validation_error(exc, "option/key")))
     if resume and out_dir is None:
         _fail(PulsetrainError("--resume needs --out (where the checkpoints are)"))
+    if cfg.algorithm != "float":
+        _warn_devices([cfg.device])
     with Progress("[progress.description]{task.description}", BarColumn(),
                   MofNCompleteColumn(), TimeElapsedColumn(), console=err,
                   disable=as_json or not sys.stderr.isatty()) as bar:
@@ -295,6 +336,17 @@ def train_cmd(
                                                       else ""))
 
 
+def _warn_devices(names: list[str]) -> None:
+    """Print the devices' training warnings (SP at a bound, SP mismatch) before training."""
+    for name in names:
+        try:
+            dev = resolve_device(name)
+        except PulsetrainError:
+            continue  # reported by the run itself
+        for line in training_warnings(dev):
+            err.print(f"[yellow]warning:[/] {line}", highlight=False, soft_wrap=True)
+
+
 STACK_HELP = ("Runs trained together per process (one batched MVM per layer and step): "
               "'auto' (the runs dealt evenly over the workers) or a maximum N; 1 = off.")
 
@@ -319,6 +371,7 @@ def _run_and_report(cfg: Any, out_dir: Path) -> None:
     from pulsetrain.study import run_study
 
     n = len(cfg.runs())
+    _warn_devices(cfg.device_names())
     err.print(f"{cfg.name}: {n} runs ({len(cfg.device_names())} devices × "
               f"{len(cfg.algorithms)} algorithms × {len(cfg.seeds)} seeds, {cfg.epochs} epochs)"
               f" → {out_dir}", highlight=False)

@@ -9,7 +9,10 @@ The tree::
     │   └── UnknownDeviceError      a device id / built-in name / device file that does not exist
     └── FitError                    a run that cannot be turned into a device model
 
-The CLI turns every ``PulsetrainError`` into one line on stderr and exit code 2.
+    DataWarning (UserWarning)       readable input that looks wrong (units, unmatched rows)
+
+The CLI turns every ``PulsetrainError`` into one line on stderr and exit code 2, and
+prints every ``DataWarning`` as one line naming the file (and line).
 """
 
 from __future__ import annotations
@@ -29,7 +32,18 @@ class InputError(PulsetrainError):
     """Bad user input."""
 
 
-class DataFormatError(InputError):
+class _AboutFile:
+    """Mixin: a message about a file (and a line in it), kept as ``path``, ``row``, ``detail``."""
+
+    def __init__(self, path: str | Path, message: str, row: int | None = None) -> None:
+        self.path = Path(path)
+        self.row = row
+        self.detail = message
+        where = f"{self.path}" if row is None else f"{self.path}, line {row}"
+        super().__init__(f"{where}: {message}")  # type: ignore[call-arg]
+
+
+class DataFormatError(_AboutFile, InputError):
     """A data file whose content is not what the reader expects.
 
     Parameters
@@ -42,12 +56,19 @@ class DataFormatError(InputError):
         1-based line number in the file, where the problem is tied to a line.
     """
 
-    def __init__(self, path: str | Path, message: str, row: int | None = None) -> None:
-        self.path = Path(path)
-        self.row = row
-        self.detail = message
-        where = f"{self.path}" if row is None else f"{self.path}, line {row}"
-        super().__init__(f"{where}: {message}")
+
+class DataWarning(_AboutFile, UserWarning):
+    """Input that was read but looks implausible (units, unmatched cutoff rows, ...).
+
+    Parameters
+    ----------
+    path
+        The file concerned.
+    message
+        What looks wrong and what was expected.
+    row
+        1-based line number in the file, where the problem is tied to a line.
+    """
 
 
 class NoSweepsError(InputError):

@@ -58,7 +58,8 @@ def test_dciv_reader_converts_nanoamps(hzo_dir: Path) -> None:
 
 def test_scan_groups_runs_and_attaches_cutoffs(hzo_dir: Path) -> None:
     scan = scan_folder(hzo_dir)
-    assert scan.device_ids() == ["ID161ZR15000"]
+    assert scan.device_ids() == ["ID161ZR15000", "ID165ZR10000", "ID182ZR1000", "ID185ZR500",
+                                 "ID186ZR500", "LBE247_ID300YR1000Oct"]
     runs = scan.runs_of("ID161ZR15000")
     assert len(runs) == 13
     with_cut = [r for r in runs if r.cutoff is not None]
@@ -67,4 +68,17 @@ def test_scan_groups_runs_and_attaches_cutoffs(hzo_dir: Path) -> None:
     np.testing.assert_allclose(widths, [2e-8, 2e-7, 2e-6, 2e-5, 2e-4, 2e-3])
     run = next(r for r in runs if r.run == "20241024110755")
     assert run.cutoff is not None and run.cutoff.v_end_pos == pytest.approx(4.2)  # 11:11:32 row
-    assert len(scan.iv_sweeps) == 1
+    assert len(scan.iv_of("ID161ZR15000")) == 1
+    # the sample-name prefix: found by either name, its cutoffs row (device_name LBE247,
+    # device_id ID300YR1000Oct) matched to repetition 0's start time
+    (lbe,) = scan.runs_of("ID300YR1000Oct")
+    assert lbe.device_id == "LBE247_ID300YR1000Oct" and set(lbe.cutoffs) == {0}
+    assert lbe.cutoff is not None and lbe.cutoff.v_end_neg == pytest.approx(-2.1)
+    # the header-only files of ID185ZR500 are listed, not fatal; every cutoffs row is used
+    errors = [p for p in scan.problems if p.severity == "error"]
+    assert {p.path.name for p in errors} == {
+        "pulsedAmplitudeSweep_DCIV[_ID185ZR500(0)]20241024144734.csv",
+        "pulsedAmplitudeSweep_DCIV_N[_ID185ZR500(ALL)]20241024144733.csv"}
+    assert all("header only" in p.reason and p.run == "20241024144733" for p in errors)
+    assert scan.unreadable_runs().keys() == {("ID185ZR500", "20241024144733")}
+    assert not [p for p in scan.problems if p.severity == "warning"]

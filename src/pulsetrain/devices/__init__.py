@@ -14,8 +14,13 @@ from pulsetrain.devices.io import load_device, save_device
 from pulsetrain.devices.lut import LutDevice, Variation
 from pulsetrain.devices.mapping import WeightMapping
 from pulsetrain.devices.metrics import METRIC_COLUMNS, RunMetrics, compute_metrics
+from pulsetrain.devices.quality import training_warnings
 from pulsetrain.devices.symmetry import (
+    Crossing,
     SymmetryEstimate,
+    SymmetryPoint,
+    sp_crossings,
+    symmetry_point,
     symmetry_point_analytic,
     symmetry_point_by_pulses,
     symmetry_point_recipe,
@@ -27,10 +32,12 @@ __all__ = [
     "METRIC_COLUMNS",
     "Branch",
     "CleanRun",
+    "Crossing",
     "DeviceFit",
     "LutDevice",
     "RunMetrics",
     "SymmetryEstimate",
+    "SymmetryPoint",
     "Variation",
     "WeightMapping",
     "builtin_device",
@@ -42,7 +49,10 @@ __all__ = [
     "load_device",
     "resolve_device",
     "save_device",
+    "sp_crossings",
+    "symmetry_point",
     "symmetry_point_analytic",
     "symmetry_point_by_pulses",
     "symmetry_point_recipe",
+    "training_warnings",
 ]

@@ -6,21 +6,25 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from pulsetrain.devices.extract import CleanRun, clean_run
+from pulsetrain.devices.extract import CleanRun, WindowMode, clean_run
 from pulsetrain.devices.lut import LutDevice
 from pulsetrain.devices.metrics import RunMetrics, compute_metrics
-from pulsetrain.devices.response import robust_inliers, smooth_response
+from pulsetrain.devices.quality import assess
+from pulsetrain.devices.response import fit_response, robust_inliers
+from pulsetrain.errors import FitError
 from pulsetrain.measurements.scan import MeasuredRun
 from pulsetrain.measurements.sweep import DOWN, UP, format_seconds
 
 
 @dataclass(frozen=True)
 class DeviceFit:
-    """What fitting a run produced: the model, the cleaned data and the metrics."""
+    """What fitting a run produced: the model, the cleaned data, the metrics and flags."""
 
     device: LutDevice
     clean: CleanRun
     metrics: RunMetrics
+    quality: tuple[str, ...] = ()
+    """Why the fit is weak (empty = ``ok``); see :mod:`pulsetrain.devices.quality`."""
 
 
 def default_name(run: MeasuredRun) -> str:
@@ -29,15 +33,17 @@ def default_name(run: MeasuredRun) -> str:
 
 
 def fit_device(run: MeasuredRun, n_points: int = 32, repetition: int | None = None,
-               smoothing: float | None = None, min_pulses: int = 40,
-               name: str | None = None) -> DeviceFit:
+               smoothing: float | None = None, min_pulses: int = 10,
+               name: str | None = None, window: WindowMode = "prefer-cutoffs") -> DeviceFit:
     """Fit a :class:`LutDevice` to one measured run.
 
-    Steps: take the repetition (default: last), keep the cutoff window,
-    normalise G to ``[-1, 1]``, drop isolated read glitches
-    (:func:`~pulsetrain.devices.response.robust_inliers`), fit a smoothing
-    spline of step vs state per direction, sample it on ``n_points`` nodes,
-    then compute the metrics.
+    Steps: take the repetition (default: the last usable one), find the
+    switching window (cutoffs row, else automatic), normalise G to
+    ``[-1, 1]``, drop isolated read glitches
+    (:func:`~pulsetrain.devices.response.robust_inliers`), fit a step-vs-state
+    curve per direction (smoothing spline, with a documented fallback chain:
+    :func:`~pulsetrain.devices.response.fit_response`), sample it on
+    ``n_points`` nodes, then compute the metrics and quality flags.
 
     Parameters
     ----------
@@ -46,35 +52,43 @@ def fit_device(run: MeasuredRun, n_points: int = 32, repetition: int | None = No
     n_points
         Lookup-table nodes over ``[-1, 1]`` (>= 4).
     repetition
-        Repetition index; ``None`` = last.
+        Repetition index; ``None`` = the last usable one.
     smoothing
         Spline penalty; ``None`` = chosen by generalised cross-validation.
     min_pulses
-        Minimum usable pulses per direction (runs with fewer raise ``FitError``).
+        Hard floor of usable pulses per direction (fewer raise ``FitError``);
+        fits with fewer than :data:`~pulsetrain.devices.quality.FEW_PULSES` are flagged.
     name
         Model name; default :func:`default_name`.
+    window
+        Where the switching window comes from (``prefer-cutoffs``, ``cutoffs``, ``auto``).
 
     Raises
     ------
     FitError
-        If the run has no cutoff window or too few usable pulses.
+        One line naming the run: no usable repetition, no cutoff window where
+        one is required, too few usable pulses, or no fit possible.
     ValueError
         If ``n_points < 4``.
     """
     if n_points < 4:
         raise ValueError(f"n_points must be >= 4, got {n_points}")
-    clean = clean_run(run, repetition=repetition, min_pulses=min_pulses)
+    clean = clean_run(run, repetition=repetition, min_pulses=min_pulses, window=window)
     grid = np.linspace(clean.mapping.w_min, clean.mapping.w_max, n_points)
-    luts = {}
+    fits = {}
     for branch in (clean.up, clean.down):
         ok = robust_inliers(branch.step)
-        luts[branch.direction] = smooth_response(branch.state[ok], branch.step[ok], grid,
-                                                 branch.direction, smoothing)
-    lut_up, lut_down = luts[UP], luts[DOWN]
+        try:
+            fits[branch.direction] = fit_response(branch.state[ok], branch.step[ok], grid,
+                                                  branch.direction, smoothing)
+        except ValueError as exc:
+            raise FitError(f"{clean.sweep.label}: no response fit possible for the "
+                           f"{'up' if branch.direction == UP else 'down'} branch ({exc})"
+                           ) from None
     device = LutDevice(
         name=name or default_name(run),
-        lut_up=lut_up,
-        lut_down=lut_down,
+        lut_up=fits[UP].values,
+        lut_down=fits[DOWN].values,
         w_min=clean.mapping.w_min,
         w_max=clean.mapping.w_max,
         mapping=clean.mapping,
@@ -84,8 +98,10 @@ def fit_device(run: MeasuredRun, n_points: int = 32, repetition: int | None = No
         device_id=run.device_id,
         run=run.run,
     )
-    metrics = compute_metrics(clean, device)
+    metrics = compute_metrics(clean, device, (fits[UP].method, fits[DOWN].method))
+    flags = assess(clean, device, metrics)
+    metrics = replace(metrics, quality="; ".join(flags) if flags else "ok")
     device = replace(device, c2c_noise_estimate=metrics.c2c_noise,
                      metrics={k: v for k, v in metrics.as_dict().items()
                               if k not in ("device_id", "run", "pulse_width_s")})
-    return DeviceFit(device, clean, metrics)
+    return DeviceFit(device, clean, metrics, tuple(flags))

@@ -12,16 +12,14 @@ from scipy.optimize import OptimizeWarning, curve_fit
 from pulsetrain.devices.extract import Branch, CleanRun
 from pulsetrain.devices.lut import LutDevice
 from pulsetrain.devices.response import robust_inliers
-from pulsetrain.devices.symmetry import (
-    symmetry_point_analytic,
-    symmetry_point_by_pulses,
-    symmetry_point_recipe,
-)
+from pulsetrain.devices.symmetry import symmetry_point, symmetry_point_recipe
 
 METRIC_COLUMNS = (
     "device_id", "run", "pulse_width_s", "gmax_gmin", "on_off", "n_up", "n_down", "dw_min",
     "asymmetry", "nl_ltp", "nl_ltd", "r2_ltp", "r2_ltd", "symmetry_point", "symmetry_point_sim",
     "sp_pulses", "symmetry_point_recipe", "c2c_noise", "g_min_s", "g_max_s",
+    "symmetry_point_analytic", "sp_crossings", "repetition", "window", "fit_up", "fit_down",
+    "quality",
 )
 
 
@@ -46,7 +44,9 @@ class RunMetrics:
         on normalised pulse number and conductance (LTD on the time-reversed
         depression branch, so ``A < 0``), with the fit's R².
     symmetry_point
-        Analytic SP: root of Δw_up − Δw_down of the lookup tables.
+        The SP pulsetrain uses everywhere: the stable crossing of Δw_up and
+        Δw_down that alternating pulses from w = 0 settle at (see
+        :func:`~pulsetrain.devices.symmetry.symmetry_point`).
     symmetry_point_sim, sp_pulses
         SP by simulated alternating pulses from w = 0 until the orbit is
         stable, refined by two probe pulses (see
@@ -57,6 +57,22 @@ class RunMetrics:
     c2c_noise
         Cycle-to-cycle noise: std of the step residuals about the fit divided
         by the mean fitted step, pooled over both directions (glitches excluded).
+    g_min_s, g_max_s
+        Conductance range inside the window, siemens.
+    symmetry_point_analytic
+        Where a weight starting at the centre of the range drifts (root of
+        Δw_up − Δw_down followed from the centre).
+    sp_crossings
+        Every crossing of the responses with its stability, e.g. ``0.314 (stable)``.
+    repetition
+        The repetition fitted.
+    window
+        ``cutoffs`` (a cutoffs row) or ``auto`` (found from the data), with its volts.
+    fit_up, fit_down
+        The response fit used per direction (``spline-gcv``, ``polynomial``, ``constant``).
+    quality
+        ``ok`` or the reasons the fit is weak, ``; ``-separated
+        (see :mod:`pulsetrain.devices.quality`).
     """
 
     device_id: str
@@ -79,6 +95,13 @@ class RunMetrics:
     c2c_noise: float
     g_min_s: float
     g_max_s: float
+    symmetry_point_analytic: float = float("nan")
+    sp_crossings: str = ""
+    repetition: int = -1
+    window: str = ""
+    fit_up: str = ""
+    fit_down: str = ""
+    quality: str = "ok"
 
     def as_dict(self) -> dict[str, float | int | str]:
         """Metrics as a flat dict (columns of ``metrics.csv``)."""
@@ -123,8 +146,11 @@ def c2c_noise_estimate(device: LutDevice, up: Branch, down: Branch) -> float:
     return float(np.std(resid) / mean_step) if mean_step > 0 else float("nan")
 
 
-def compute_metrics(clean: CleanRun, device: LutDevice) -> RunMetrics:
-    """All metrics of a cleaned run and the device fitted to it."""
+def compute_metrics(clean: CleanRun, device: LutDevice, fits: tuple[str, str] = ("", "")
+                    ) -> RunMetrics:
+    """All metrics of a cleaned run and the device fitted to it (``fits``: the response
+    fit used up and down).  ``quality`` is filled in by
+    :func:`pulsetrain.devices.quality.assess`."""
     sweep = clean.sweep
     g_all = sweep.conductance_s
     g_win = clean.mapping.to_conductance(np.concatenate([clean.up.w, clean.down.w]))
@@ -133,7 +159,8 @@ def compute_metrics(clean: CleanRun, device: LutDevice) -> RunMetrics:
     nl_ltp, r2_ltp = neurosim_fit(g_up, 1.0)
     nl_ltd, r2_ltd = neurosim_fit(g_down[::-1], -1.0)
     up0, down0 = float(device.step_up(0.0)), float(device.step_down(0.0))
-    sim = symmetry_point_by_pulses(device)
+    sp = symmetry_point(device)
+    sim = sp.by_pulses
     return RunMetrics(
         device_id=sweep.device_id,
         run=sweep.run,
@@ -148,11 +175,17 @@ def compute_metrics(clean: CleanRun, device: LutDevice) -> RunMetrics:
         nl_ltd=nl_ltd,
         r2_ltp=r2_ltp,
         r2_ltd=r2_ltd,
-        symmetry_point=symmetry_point_analytic(device),
+        symmetry_point=sp.value,
         symmetry_point_sim=sim.value,
         sp_pulses=sim.n_pulses,
         symmetry_point_recipe=symmetry_point_recipe(device),
         c2c_noise=c2c_noise_estimate(device, clean.up, clean.down),
         g_min_s=clean.mapping.g_min_s,
         g_max_s=clean.mapping.g_max_s,
+        symmetry_point_analytic=sp.analytic,
+        sp_crossings=sp.describe_crossings(),
+        repetition=sweep.repetition,
+        window=clean.window.describe() if clean.window else "",
+        fit_up=fits[0],
+        fit_down=fits[1],
     )

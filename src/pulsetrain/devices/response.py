@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import warnings
+from dataclasses import dataclass
+
 import numpy as np
 from numpy.typing import NDArray
 from scipy.interpolate import make_smoothing_spline
@@ -18,17 +21,55 @@ def _merge_duplicates(x: NDArray[np.float64], y: NDArray[np.float64]
     return ux, uy
 
 
-def smooth_response(state: NDArray[np.float64], step: NDArray[np.float64],
-                    grid: NDArray[np.float64], direction: int,
-                    lam: float | None = None) -> NDArray[np.float64]:
+FIT_CHAIN = ("spline-gcv", "polynomial", "constant")
+"""Response fits tried in turn (see :func:`fit_response`)."""
+
+
+@dataclass(frozen=True)
+class ResponseFit:
+    """A step-size curve sampled on the lookup-table grid, and the fit that made it."""
+
+    values: NDArray[np.float64]
+    method: str
+    """``spline-gcv`` (or ``spline-lam`` with a given penalty), ``polynomial`` or
+    ``constant``."""
+    note: str = ""
+    """Why an earlier fit of the chain was not used (empty when the first one was)."""
+
+
+def _spline(x: NDArray[np.float64], y: NDArray[np.float64], at: NDArray[np.float64],
+            lam: float | None) -> NDArray[np.float64]:
+    with np.errstate(all="ignore"):
+        values = np.asarray(make_smoothing_spline(x, y, lam=lam)(at), dtype=float)
+    if not np.isfinite(values).all():
+        raise ValueError("the spline is not finite")
+    return values
+
+
+def _polynomial(x: NDArray[np.float64], y: NDArray[np.float64],
+                at: NDArray[np.float64]) -> NDArray[np.float64]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        coef = np.polyfit(x, y, min(2, x.size - 1))
+    values = np.asarray(np.polyval(coef, at), dtype=float)
+    if not np.isfinite(values).all():
+        raise ValueError("the polynomial is not finite")
+    return values
+
+
+def fit_response(state: NDArray[np.float64], step: NDArray[np.float64],
+                 grid: NDArray[np.float64], direction: int,
+                 lam: float | None = None) -> ResponseFit:
     """Fit a smooth step-size curve and sample it on ``grid``.
 
-    A cubic smoothing spline (penalty ``lam``; ``None`` chooses it by
-    generalised cross-validation) is fitted to the measured steps as a function
-    of the state before the pulse.  Outside the measured states the end values
-    are held.  The result is clipped to be non-negative and forced to zero at
-    the bound the direction moves towards (``grid[-1]`` for up, ``grid[0]`` for
-    down), so a device never steps past its bound.
+    The fits are tried in the order of :data:`FIT_CHAIN`: a cubic smoothing
+    spline of the steps against the state before the pulse (penalty ``lam``;
+    ``None`` chooses it by generalised cross-validation; needs 5 distinct
+    states), else a least-squares polynomial of degree ≤ 2, else the median
+    step.  Outside the measured states the end values are held.  The result is
+    clipped to be non-negative and forced to zero at the bound the direction
+    moves towards (``grid[-1]`` for up, ``grid[0]`` for down), so a device
+    never steps past its bound.
 
     Parameters
     ----------
@@ -40,21 +81,50 @@ def smooth_response(state: NDArray[np.float64], step: NDArray[np.float64],
         ``+1`` (up) or ``-1`` (down).
     lam
         Smoothing penalty; ``None`` = GCV.
+
+    Raises
+    ------
+    ValueError
+        If there is no finite step to fit.
     """
-    x, y = _merge_duplicates(np.asarray(state, float), np.asarray(step, float))
+    ok = np.isfinite(state) & np.isfinite(step)
+    if not ok.any():
+        raise ValueError("no finite steps to fit")
+    x, y = _merge_duplicates(np.asarray(state, float)[ok], np.asarray(step, float)[ok])
     inside = np.clip(grid, x[0], x[-1])
+    notes = []
+    values = None
+    method = "constant"
     if x.size >= 5:
-        spline = make_smoothing_spline(x, y, lam=lam)
-        values = np.asarray(spline(inside), dtype=float)
+        try:
+            values = _spline(x, y, inside, lam)
+            method = "spline-gcv" if lam is None else "spline-lam"
+        except (ValueError, np.linalg.LinAlgError) as exc:
+            notes.append(f"spline failed ({str(exc).splitlines()[0][:80]})")
     else:
-        coef = np.polyfit(x, y, min(2, x.size - 1))
-        values = np.polyval(coef, inside)
+        notes.append(f"only {x.size} distinct states for a spline")
+    if values is None and x.size >= 2:
+        try:
+            values = _polynomial(x, y, inside)
+            method = "polynomial"
+        except (ValueError, np.linalg.LinAlgError) as exc:
+            notes.append(f"polynomial failed ({str(exc).splitlines()[0][:80]})")
+    if values is None:
+        values = np.full(grid.shape, float(np.median(y)))
+        method = "constant"
     values = np.asarray(np.clip(values, 0.0, None), dtype=float)
     if direction == UP:
         values[-1] = 0.0
     else:
         values[0] = 0.0
-    return values
+    return ResponseFit(values, method, "; ".join(notes) if method != "spline-gcv" else "")
+
+
+def smooth_response(state: NDArray[np.float64], step: NDArray[np.float64],
+                    grid: NDArray[np.float64], direction: int,
+                    lam: float | None = None) -> NDArray[np.float64]:
+    """The values of :func:`fit_response` (the lookup table of one direction)."""
+    return fit_response(state, step, grid, direction, lam).values
 
 
 def robust_inliers(step: NDArray[np.float64], window: int = 7,

@@ -113,3 +113,97 @@ def symmetry_point_recipe(device: LutDevice, n_pulses: int = 50, n_mean: int = 5
         trace.append(w)
     return float(np.mean(trace[-n_mean:]))
 
+
+
+@dataclass(frozen=True)
+class Crossing:
+    """A state where the up and down responses cross (``Δw_up = Δw_down``)."""
+
+    w: float
+    """Weight of the crossing."""
+    stable: bool
+    """Whether alternating pulses settle there (up wins below, down wins above)."""
+
+
+def sp_crossings(device: LutDevice) -> list[Crossing]:
+    """Every crossing of the up and down responses, in increasing ``w``.
+
+    ``Δ = Δw_up − Δw_down`` is piecewise linear on the lookup-table grid; each
+    sign change is a crossing, interpolated within its segment (a run of nodes
+    with ``Δ = 0`` counts once, at its middle).  A crossing is stable when ``Δ``
+    goes from positive below to negative above.
+    """
+    grid = device.grid
+    diff = device.lut_up - device.lut_down
+    scale = max(float(np.abs(device.lut_up).max()), float(np.abs(device.lut_down).max()), 1e-300)
+    sign = np.where(np.abs(diff) <= 1e-12 * scale, 0, np.sign(diff)).astype(int)
+    out: list[Crossing] = []
+    k = 0
+    last_sign, last_k = 0, -1
+    while k < len(grid):
+        if sign[k] == 0:
+            j = k
+            while j + 1 < len(grid) and sign[j + 1] == 0:
+                j += 1
+            nxt = sign[j + 1] if j + 1 < len(grid) else 0
+            if last_sign != 0 and nxt != 0 and last_sign != nxt:
+                out.append(Crossing(float(0.5 * (grid[k] + grid[j])), last_sign > 0))
+            k = j + 1
+            continue
+        if last_sign != 0 and sign[k] != last_sign and last_k == k - 1:
+            a, b = diff[k - 1], diff[k]
+            t = a / (a - b)
+            out.append(Crossing(float(grid[k - 1] + t * (grid[k] - grid[k - 1])), a > 0))
+        last_sign, last_k = sign[k], k
+        k += 1
+    return out
+
+
+@dataclass(frozen=True)
+class SymmetryPoint:
+    """The symmetry point pulsetrain uses, and how it was found."""
+
+    value: float
+    """The stable fixed point that alternating pulses from ``w0`` reach, weight units."""
+    analytic: float
+    """:func:`symmetry_point_analytic` (drift from the centre of the range)."""
+    by_pulses: SymmetryEstimate
+    """The alternating-pulse estimate (orbit and probe refinement)."""
+    crossings: tuple[Crossing, ...]
+    """Every crossing of the up and down responses."""
+    at_bound: bool
+    """Whether ``value`` lies within 1 % of the weight range of a bound."""
+
+    @property
+    def mismatch(self) -> float:
+        """``|analytic − by_pulses.value|``: large when the responses cross more than once
+        or steps are coarse."""
+        return abs(self.analytic - self.by_pulses.value)
+
+    def describe_crossings(self) -> str:
+        """``"0.31 (stable)"``, ``"-0.30 (stable), -0.10 (unstable), 0.90 (stable)"`` or
+        ``"none"``."""
+        return ", ".join(f"{c.w:.3f} ({'stable' if c.stable else 'unstable'})"
+                         for c in self.crossings) or "none"
+
+
+def symmetry_point(device: LutDevice, w0: float = 0.0) -> SymmetryPoint:
+    """The SP used everywhere in pulsetrain: where alternating pulses from ``w0`` settle.
+
+    Alternate up/down pulses from ``w0`` until the orbit ``low ↔ high`` is
+    stable (:func:`symmetry_point_by_pulses`).  The SP is the stable crossing
+    of the responses (:func:`sp_crossings`) nearest to that orbit, provided it
+    lies within one orbit width of it; otherwise (no crossing there, e.g. a
+    device whose up steps win everywhere) the probe-refined pulse estimate.
+    """
+    est = symmetry_point_by_pulses(device, w0=w0)
+    crossings = tuple(sp_crossings(device))
+    lo, hi = min(est.low, est.high), max(est.low, est.high)
+    width = max(hi - lo, 1e-9 * (device.w_max - device.w_min))
+    mid = 0.5 * (lo + hi)
+    near = [c for c in crossings if c.stable and lo - width <= c.w <= hi + width]
+    value = min(near, key=lambda c: abs(c.w - mid)).w if near else est.value
+    tol = 0.01 * (device.w_max - device.w_min)
+    at_bound = value <= device.w_min + tol or value >= device.w_max - tol
+    return SymmetryPoint(float(value), symmetry_point_analytic(device), est, crossings,
+                         bool(at_bound))

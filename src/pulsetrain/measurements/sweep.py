@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
+
+from pulsetrain.errors import DataWarning
 
 UP = 1
 """Direction code of a potentiating pulse (conductance goes up)."""
@@ -129,6 +132,31 @@ class Cutoff:
         neg = (amplitude_v < 0) & (amplitude_v <= self.v_start_neg + tol)
         neg &= amplitude_v >= self.v_end_neg - tol
         return np.asarray(pos | neg)
+
+
+MAX_PULSE_WIDTH_S = 1.0
+"""Pulse widths above this (seconds) are implausible for a programming pulse: a warning."""
+CONDUCTANCE_RANGE_S = (1e-15, 1.0)
+"""Conductances outside this range (siemens) are implausible: a warning (units off?)."""
+
+
+def check_plausible(sweep: PulseSweep) -> None:
+    """Warn (:class:`~pulsetrain.errors.DataWarning`) about implausible units.
+
+    A pulse width above :data:`MAX_PULSE_WIDTH_S` or conductances outside
+    :data:`CONDUCTANCE_RANGE_S` usually mean a unit slip (µs written as s, µS as S).
+    """
+    where = sweep.source or Path(sweep.device_id)
+    if sweep.pulse_width_s > MAX_PULSE_WIDTH_S:
+        warnings.warn(DataWarning(where, f"{sweep.label}: pulse width {sweep.pulse_width_s:g} s "
+                                  f"is above {MAX_PULSE_WIDTH_S:g} s; expected seconds "
+                                  "(e.g. 2e-08 for 20 ns)"), stacklevel=2)
+    g = sweep.conductance_s
+    lo, hi = CONDUCTANCE_RANGE_S
+    if g.size and (float(g.min()) < lo or float(g.max()) > hi):
+        warnings.warn(DataWarning(where, f"{sweep.label}: conductance {float(g.min()):.3g} … "
+                                  f"{float(g.max()):.3g} S lies outside {lo:g} … {hi:g} S; "
+                                  "expected siemens (units off?)"), stacklevel=2)
 
 
 def format_seconds(seconds: float) -> str:

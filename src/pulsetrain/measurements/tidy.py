@@ -1,6 +1,6 @@
-"""The generic tidy CSV format and the cutoffs file.
+"""The generic tidy CSV format (one row per applied pulse; for instruments other than the WGFMU).
 
-Tidy pulse CSV (one row per applied pulse; for instruments other than the WGFMU)::
+::
 
     pulse_index,amplitude_v,pulse_width_s,conductance_s,direction,device_id,run
     0,-1.2,2e-08,1.1e-07,up,DEV1,run1
@@ -11,60 +11,82 @@ Required: ``pulse_index``, ``amplitude_v``, ``pulse_width_s`` and one of
 ``direction`` (``up``/``down``, ``potentiation``/``depression`` or ``+1``/``-1``;
 default: negative amplitude = up, the convention of the HZO devices),
 ``device_id`` (default: the file stem), ``run`` (default ``"0"``) and
-``repetition`` (default 0).  Rows are ordered by ``pulse_index`` within each run.
-
-Cutoffs CSV (one row per run: the voltage window with clean switching)::
-
-    device_id,test_date,test_time,VStartPos,VEndPos,VStartNeg,VEndNeg
-    ID161ZR15000,24.10.2024,11:32:36,0.1,3.2,-0.1,-3.2
-
-A row is matched to a sweep by ``device_id`` and the sweep's start
-``test_date``/``test_time``, or by a ``run`` column instead of date and time.
+``repetition`` (default 0).  Within a run and repetition ``pulse_index`` must
+strictly increase down the file (rows are pulses in the order applied).
+Every row has exactly as many fields as the header; a UTF-8 BOM is accepted.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import math
-from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from pulsetrain.errors import DataFormatError
-from pulsetrain.measurements.sweep import DOWN, UP, Cutoff, PulseSweep
+from pulsetrain.measurements.sweep import DOWN, UP, PulseSweep, check_plausible
+from pulsetrain.measurements.wgfmu import read_text
 
 TIDY_REQUIRED = ("pulse_index", "amplitude_v", "pulse_width_s")
-CUTOFF_WINDOW = ("VStartPos", "VEndPos", "VStartNeg", "VEndNeg")
 _DIRECTIONS = {"up": UP, "potentiation": UP, "+1": UP, "1": UP, "down": DOWN,
                "depression": DOWN, "-1": DOWN}
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
-    if not path.is_file():
-        raise DataFormatError(path, "file not found")
+def read_csv_rows(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """Header and rows ``(line number, fields)`` of a strict CSV file.
+
+    Blank lines are skipped; a row with more or fewer fields than the header
+    is an error naming its line (a decimal comma ``2,060`` is caught here).
+
+    Raises
+    ------
+    DataFormatError
+        For an empty, binary or ragged file.
+    """
+    text = read_text(path)
+    lines = text.splitlines()
+    if not any(line.strip() for line in lines):
+        raise DataFormatError(path, "file is empty")
+    reader = csv.reader(io.StringIO(text), skipinitialspace=True)
+    header: list[str] | None = None
+    rows: list[tuple[int, list[str]]] = []
     try:
-        return pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
-    except pd.errors.EmptyDataError:
-        raise DataFormatError(path, "file is empty") from None
-    except pd.errors.ParserError as exc:
-        raise DataFormatError(path, f"not a valid CSV file ({exc})") from None
+        for fields in reader:
+            lineno = reader.line_num
+            if not fields or all(not f.strip() for f in fields):
+                continue
+            fields = [f.strip() for f in fields]
+            if header is None:
+                header = fields
+                continue
+            if len(fields) != len(header):
+                hint = ("a decimal comma, or a stray separator?" if len(fields) > len(header)
+                        else "truncated row?")
+                raise DataFormatError(path, f"expected {len(header)} comma-separated values "
+                                      f"(one per column: {', '.join(header)}), got "
+                                      f"{len(fields)} ({hint})", row=lineno)
+            rows.append((lineno, fields))
+    except csv.Error as exc:
+        raise DataFormatError(path, f"not a valid CSV file ({exc})",
+                              row=reader.line_num) from None
+    assert header is not None
+    return header, rows
 
 
-def _number(path: Path, df: pd.DataFrame, i: int, col: str, positive: bool = False) -> float:
-    text = str(df.iloc[i][col]).strip()
+def parse_number(path: Path, value: str, line: int, col: str, positive: bool = False) -> float:
     try:
-        value = float(text)
+        number = float(value)
     except ValueError:
-        raise DataFormatError(path, f"column {col!r}: {text!r} is not a number",
-                              row=i + 2) from None
-    if not math.isfinite(value):
-        raise DataFormatError(path, f"column {col!r}: {text!r} is not finite (NaN/inf)",
-                              row=i + 2)
-    if positive and value <= 0:
-        raise DataFormatError(path, f"column {col!r}: {value:g} must be > 0", row=i + 2)
-    return value
+        raise DataFormatError(path, f"column {col!r}: {value!r} is not a number",
+                              row=line) from None
+    if not math.isfinite(number):
+        raise DataFormatError(path, f"column {col!r}: {value!r} is not finite (NaN/inf)",
+                              row=line)
+    if positive and number <= 0:
+        raise DataFormatError(path, f"column {col!r}: {number:g} must be > 0", row=line)
+    return number
 
 
 def read_tidy_csv(path: str | Path) -> list[PulseSweep]:
@@ -73,114 +95,69 @@ def read_tidy_csv(path: str | Path) -> list[PulseSweep]:
     Raises
     ------
     DataFormatError
-        Naming the file and line for a missing column, a header-only file,
-        non-numeric, non-finite or non-positive values, unknown direction words,
-        or mixed pulse widths within one run.
+        Naming the file and line for a missing column, a header-only file, a
+        row with the wrong number of fields, non-numeric, non-finite or
+        non-positive values, unknown direction words, a ``pulse_index`` that
+        repeats or goes backwards within a run, or mixed pulse widths within a run.
     """
     path = Path(path)
-    df = _read_csv(path)
-    df.columns = [str(c).strip() for c in df.columns]
-    missing = [c for c in TIDY_REQUIRED if c not in df.columns]
-    if "conductance_s" not in df.columns and "resistance_ohm" not in df.columns:
+    header, rows = read_csv_rows(path)
+    col = {name: k for k, name in enumerate(header)}
+    missing = [c for c in TIDY_REQUIRED if c not in col]
+    if "conductance_s" not in col and "resistance_ohm" not in col:
         missing.append("conductance_s or resistance_ohm")
     if missing:
         raise DataFormatError(path, f"missing column(s) {', '.join(missing)}; found "
-                              f"{', '.join(df.columns)}", row=1)
-    if len(df) == 0:
+                              f"{', '.join(header)}", row=1)
+    if not rows:
         raise DataFormatError(path, "header only: no pulse rows", row=1)
-    g_col = "conductance_s" if "conductance_s" in df.columns else "resistance_ohm"
-    n = len(df)
-    idx = np.array([_number(path, df, i, "pulse_index") for i in range(n)])
-    amp = np.array([_number(path, df, i, "amplitude_v") for i in range(n)])
-    pw = np.array([_number(path, df, i, "pulse_width_s", positive=True) for i in range(n)])
-    gr = np.array([_number(path, df, i, g_col, positive=True) for i in range(n)])
-    g = gr if g_col == "conductance_s" else 1.0 / gr
-    if "direction" in df.columns:
-        words = df["direction"].astype(str).str.strip().str.lower()
-        direction = np.empty(n, dtype=np.int8)
-        for i, word in enumerate(words):
+    g_col = "conductance_s" if "conductance_s" in col else "resistance_ohm"
+
+    def num(fields: list[str], line: int, name: str, positive: bool = False) -> float:
+        return parse_number(path, fields[col[name]], line, name, positive)
+
+    groups: dict[tuple[str, str, int], list[tuple[int, float, float, float, float, int]]] = {}
+    for line, fields in rows:
+        index = num(fields, line, "pulse_index")
+        amp = num(fields, line, "amplitude_v")
+        pw = num(fields, line, "pulse_width_s", positive=True)
+        gr = num(fields, line, g_col, positive=True)
+        g = gr if g_col == "conductance_s" else 1.0 / gr
+        if "direction" in col:
+            word = fields[col["direction"]].lower()
             if word not in _DIRECTIONS:
                 raise DataFormatError(path, f"column 'direction': {word!r} is not one of "
-                                      "up/down, potentiation/depression, +1/-1", row=i + 2)
-            direction[i] = _DIRECTIONS[word]
-    else:
-        direction = np.where(amp < 0, UP, DOWN).astype(np.int8)
-    device = (df["device_id"].astype(str).str.strip() if "device_id" in df.columns
-              else pd.Series([path.stem] * n))
-    run = df["run"].astype(str).str.strip() if "run" in df.columns else pd.Series(["0"] * n)
-    rep = (np.array([_number(path, df, i, "repetition") for i in range(n)]).astype(int)
-           if "repetition" in df.columns else np.zeros(n, dtype=int))
+                                      "up/down, potentiation/depression, +1/-1", row=line)
+            direction = _DIRECTIONS[word]
+        else:
+            direction = UP if amp < 0 else DOWN
+        device = fields[col["device_id"]] if "device_id" in col else path.stem
+        run = fields[col["run"]] if "run" in col else "0"
+        rep = int(num(fields, line, "repetition")) if "repetition" in col else 0
+        groups.setdefault((device, run, rep), []).append((line, index, amp, pw, g, direction))
 
     out: list[PulseSweep] = []
-    keys = pd.DataFrame({"d": device.values, "r": run.values, "k": rep})
-    for (d, r, k), group in keys.groupby(["d", "r", "k"], sort=False):
-        rows = group.index.to_numpy()
-        rows = rows[np.argsort(idx[rows], kind="stable")]
-        widths = np.unique(pw[rows])
+    for (device, run, rep), items in groups.items():
+        indices = np.array([it[1] for it in items])
+        back = np.flatnonzero(np.diff(indices) <= 0)
+        if back.size:
+            k = int(back[0]) + 1
+            what = "repeats" if indices[k] == indices[k - 1] else "goes backwards"
+            raise DataFormatError(path, f"run {run!r} of device {device!r}: pulse_index "
+                                  f"{indices[k]:g} {what} (previous row has "
+                                  f"{indices[k - 1]:g}); "
+                                  "expected strictly increasing pulse_index in the order the "
+                                  "pulses were applied", row=items[k][0])
+        widths = np.unique([it[3] for it in items])
         if widths.size > 1:
-            raise DataFormatError(path, f"run {r!r} of device {d!r} mixes pulse widths "
+            raise DataFormatError(path, f"run {run!r} of device {device!r} mixes pulse widths "
                                   f"{', '.join(f'{w:g}' for w in widths)} s; give each pulse "
-                                  "width its own run", row=int(rows[0]) + 2)
-        out.append(PulseSweep(
-            device_id=str(d), run=str(r), repetition=int(str(k)), pulse_width_s=float(widths[0]),
-            amplitude_v=amp[rows], conductance_s=g[rows], direction=direction[rows],
-            source=path))
+                                  "width its own run", row=items[0][0])
+        sweep = PulseSweep(
+            device_id=device, run=run, repetition=rep, pulse_width_s=float(widths[0]),
+            amplitude_v=np.array([it[2] for it in items]),
+            conductance_s=np.array([it[4] for it in items]),
+            direction=np.array([it[5] for it in items], dtype=np.int8), source=path)
+        check_plausible(sweep)
+        out.append(sweep)
     return out
-
-
-@dataclass(frozen=True)
-class CutoffTable:
-    """Cutoff windows keyed by device and start time or run id."""
-
-    by_time: dict[tuple[str, datetime], Cutoff]
-    by_run: dict[tuple[str, str], Cutoff]
-    source: Path | None = None
-
-    def lookup(self, sweep: PulseSweep) -> Cutoff | None:
-        """The window for a sweep, matched by start time first, then by run id."""
-        if sweep.started is not None:
-            hit = self.by_time.get((sweep.device_id, sweep.started))
-            if hit is not None:
-                return hit
-        return self.by_run.get((sweep.device_id, sweep.run))
-
-
-def read_cutoffs(path: str | Path) -> CutoffTable:
-    """Read a cutoffs CSV (see module docstring).
-
-    Raises
-    ------
-    DataFormatError
-        Naming the file and line for missing columns, unparsable dates/times,
-        non-numeric values or windows with the wrong sign.
-    """
-    path = Path(path)
-    df = _read_csv(path)
-    df.columns = [str(c).strip() for c in df.columns]
-    has_time = {"test_date", "test_time"} <= set(df.columns)
-    missing = [c for c in ("device_id", *CUTOFF_WINDOW) if c not in df.columns]
-    if not has_time and "run" not in df.columns:
-        missing.append("test_date+test_time or run")
-    if missing:
-        raise DataFormatError(path, f"missing column(s) {', '.join(missing)}; found "
-                              f"{', '.join(df.columns)}", row=1)
-    by_time: dict[tuple[str, datetime], Cutoff] = {}
-    by_run: dict[tuple[str, str], Cutoff] = {}
-    for i in range(len(df)):
-        v = [_number(path, df, i, c) for c in CUTOFF_WINDOW]
-        if not (v[0] >= 0 and v[1] > v[0] and v[2] <= 0 and v[3] < v[2]):
-            raise DataFormatError(path, "window must satisfy 0 <= VStartPos < VEndPos and "
-                                  f"VEndNeg < VStartNeg <= 0, got {v}", row=i + 2)
-        cut = Cutoff(*v)
-        device = str(df.iloc[i]["device_id"]).strip().strip("_")
-        if has_time and str(df.iloc[i]["test_date"]).strip():
-            text = f"{str(df.iloc[i]['test_date']).strip()} {str(df.iloc[i]['test_time']).strip()}"
-            try:
-                when = datetime.strptime(text, "%d.%m.%Y %H:%M:%S")
-            except ValueError:
-                raise DataFormatError(path, f"date/time {text!r} is not 'DD.MM.YYYY HH:MM:SS'",
-                                      row=i + 2) from None
-            by_time[(device, when)] = cut
-        if "run" in df.columns and str(df.iloc[i]["run"]).strip():
-            by_run[(device, str(df.iloc[i]["run"]).strip())] = cut
-    return CutoffTable(by_time, by_run, path)

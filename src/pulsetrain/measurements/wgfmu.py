@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from pulsetrain.errors import DataFormatError
-from pulsetrain.measurements.sweep import DOWN, UP, IVSweep, PulseSweep
+from pulsetrain.measurements.sweep import DOWN, UP, IVSweep, PulseSweep, check_plausible
 
 SWEEP_COLUMNS = ("index", "pulse amplitude (V)", "R_low (ohm)", "R_high (ohm)")
 IV_COLUMNS = ("Index", "Bias", "SMU3 I (nA)")
@@ -43,14 +43,60 @@ class _RawFile:
     rows: list[tuple[int, list[str]]]  # (1-based line number, fields)
 
 
-def _read_lines(path: Path) -> list[str]:
+def read_text(path: Path) -> str:
+    """A measurement file's text: UTF-8 (a BOM is dropped), else Latin-1.
+
+    Raises
+    ------
+    DataFormatError
+        If the file is missing, a folder, or binary (a NUL byte, or mostly
+        control characters).
+    """
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
+        data = path.read_bytes()
     except FileNotFoundError:
         raise DataFormatError(path, "file not found") from None
     except IsADirectoryError:
         raise DataFormatError(path, "is a folder, expected a measurement file") from None
-    return text.splitlines()
+    except OSError as exc:
+        raise DataFormatError(path, f"cannot be read ({exc.strerror})") from None
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        raise DataFormatError(path, f"binary content (NUL byte at offset {nul}); expected a "
+                              "text measurement file")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = data.decode("latin-1")
+    control = sum(1 for ch in text if ord(ch) < 32 and ch not in "\t\r\n")
+    control += sum(1 for ch in text if 127 <= ord(ch) < 160)
+    if text and control > 0.05 * len(text):
+        raise DataFormatError(path, "binary content (not UTF-8 text, "
+                              f"{control} control bytes); expected a text measurement file")
+    return text
+
+
+def first_line(path: Path) -> str:
+    """The first line of a text file ('' when it cannot be read; a BOM is dropped)."""
+    try:
+        with path.open("rb") as fh:
+            raw = fh.readline(4096)
+    except OSError:
+        return ""
+    return raw.decode("utf-8-sig", errors="replace").strip("\r\n")
+
+
+def looks_binary(path: Path) -> bool:
+    """Whether the first 4 KiB of a file hold a NUL byte (not a text file)."""
+    try:
+        with path.open("rb") as fh:
+            return b"\x00" in fh.read(4096)
+    except OSError:
+        return False
+
+
+def _read_lines(path: Path) -> list[str]:
+    return read_text(path).splitlines()
 
 
 def _parse_raw(path: Path) -> _RawFile:
@@ -103,18 +149,22 @@ def _check_columns(path: Path, raw: _RawFile, expected: tuple[str, ...]) -> None
         )
 
 
-def _numeric_table(path: Path, raw: _RawFile, n_cols: int, what: str) -> np.ndarray:
+def _numeric_table(path: Path, raw: _RawFile, what: str) -> np.ndarray:
+    n_cols = len(raw.columns)
     if not raw.rows:
         raise DataFormatError(path, f"header only: no {what} rows after the column names",
                               row=raw.column_line)
     out = np.empty((len(raw.rows), n_cols))
     for i, (lineno, fields) in enumerate(raw.rows):
-        fields = [f for f in fields if f != ""] if len(fields) > n_cols else fields
-        if len(fields) < n_cols:
+        if len(fields) == n_cols + 1 and fields[-1] == "":
+            fields = fields[:-1]  # one trailing comma: harmless
+        if len(fields) != n_cols:
+            hint = ("truncated file?" if len(fields) < n_cols else
+                    "a decimal comma, or a stray separator?")
             raise DataFormatError(
                 path,
-                f"expected {n_cols} comma-separated values, got {len(fields)} "
-                f"(truncated file?)",
+                f"expected {n_cols} comma-separated values (one per column: "
+                f"{', '.join(raw.columns)}), got {len(fields)} ({hint})",
                 row=lineno,
             )
         for c in range(n_cols):
@@ -175,21 +225,13 @@ def run_id_for(path: Path, started: datetime | None) -> str:
 
 def is_pulse_sweep_file(path: Path) -> bool:
     """Whether a file looks like a WGFMU pulsed amplitude sweep (by its first line)."""
-    try:
-        with path.open(encoding="utf-8", errors="replace") as fh:
-            first = fh.readline()
-    except OSError:
-        return False
+    first = first_line(path)
     return first.startswith("Setup title") and "pulsedAmplitudeSweep" in first
 
 
 def is_iv_file(path: Path) -> bool:
     """Whether a file looks like a WGFMU/SMU DC I–V sweep (by its first line)."""
-    try:
-        with path.open(encoding="utf-8", errors="replace") as fh:
-            first = fh.readline()
-    except OSError:
-        return False
+    first = first_line(path)
     return first.startswith("Setup title") and "IV_meas" in first
 
 
@@ -221,7 +263,11 @@ def read_wgfmu_sweep(path: str | Path, pulse_width_s: float | None = None) -> li
     path = Path(path)
     raw = _parse_raw(path)
     _check_columns(path, raw, SWEEP_COLUMNS)
-    table = _numeric_table(path, raw, 4, "pulse")
+    if len(raw.columns) != len(SWEEP_COLUMNS):
+        raise DataFormatError(path, f"expected the {len(SWEEP_COLUMNS)} columns "
+                              f"{', '.join(SWEEP_COLUMNS)}, found {len(raw.columns)}: "
+                              f"{', '.join(raw.columns)}", row=raw.column_line)
+    table = _numeric_table(path, raw, "pulse")
     linenos = [ln for ln, _ in raw.rows]
 
     # The instrument writes -1 for reads it could not take (aborted measurement):
@@ -264,12 +310,14 @@ def read_wgfmu_sweep(path: str | Path, pulse_width_s: float | None = None) -> li
         r_high = table[rows, 3].copy()
         g = 0.5 * (1.0 / r_low + 1.0 / r_high)
         direction = np.where(amp < 0, UP, DOWN).astype(np.int8)
-        return PulseSweep(
+        sweep = PulseSweep(
             device_id=device_id, run=run, repetition=rep, pulse_width_s=float(pw),
             amplitude_v=amp, conductance_s=g, direction=direction, started=started,
             rise_time_s=rise, fall_time_s=fall, r_low_ohm=r_low, r_high_ohm=r_high,
             n_repetitions=n_reps, source=path, dropped_rows=dropped,
         )
+        check_plausible(sweep)
+        return sweep
 
     if is_all:
         try:
@@ -329,7 +377,7 @@ def read_dciv(path: str | Path) -> IVSweep:
     raw = _parse_raw(path)
     _check_columns(path, raw, IV_COLUMNS)
     cols = [c.lower() for c in raw.columns]
-    table = _numeric_table(path, raw, len(raw.columns), "I–V")
+    table = _numeric_table(path, raw, "I–V")
     bias = table[:, cols.index("bias")]
     current = table[:, cols.index("smu3 i (na)")] * 1e-9
     compliance = _float_param(path, raw.params, "compliance")

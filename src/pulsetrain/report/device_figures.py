@@ -22,7 +22,7 @@ DOWN_COLOR = "#d62728"
 
 def raw_figure(fit: DeviceFit) -> Figure:
     """Conductance vs pulse number of the fitted repetition; pulses outside the
-    cutoff window shaded grey, amplitude on a second axis."""
+    switching window (cutoffs row or automatic) shaded grey, amplitude on a second axis."""
     sweep = fit.clean.sweep
     n = np.arange(sweep.n_pulses)
     fig, ax = plt.subplots(figsize=(7, 4))
@@ -35,13 +35,16 @@ def raw_figure(fit: DeviceFit) -> Figure:
             label="potentiation (negative pulses)")
     ax.plot(n[~up & ~outside], g_us[~up & ~outside], ".", color=DOWN_COLOR,
             label="depression (positive pulses)")
-    ax.plot(n[outside], g_us[outside], ".", color="0.6", label="outside cutoff window")
+    source = fit.clean.window.source if fit.clean.window else "cutoff"
+    ax.plot(n[outside], g_us[outside], ".", color="0.6",
+            label=f"outside the {'automatic' if source == 'auto' else 'cutoffs'} window")
     ax.set_xlabel("pulse number")
     ax.set_ylabel("conductance G (µS)")
     ax2 = ax.twinx()
     ax2.plot(n, sweep.amplitude_v, "-", color="0.3", lw=0.8, alpha=0.6)
     ax2.set_ylabel("pulse amplitude (V)", color="0.3")
-    ax.set_title(f"{sweep.label}, repetition {sweep.repetition}")
+    ax.set_title(f"{sweep.label}, repetition {sweep.repetition}"
+                 + (" (window: automatic)" if source == "auto" else ""), fontsize=10)
     ax.legend(loc="best", fontsize=8)
     fig.tight_layout()
     return fig
@@ -97,7 +100,7 @@ def summary_figure(metrics: Sequence[RunMetrics]) -> Figure:
             ax.semilogx(pw, [m.nl_ltd for m in metrics], "s", color=DOWN_COLOR, label="LTD")
             ax.legend(fontsize=8)
         elif key == "symmetry_point":
-            ax.semilogx(pw, values, "o", color="k", label="analytic")
+            ax.semilogx(pw, values, "o", color="k", label="SP (stable crossing)")
             ax.semilogx(pw, [m.symmetry_point_sim for m in metrics], "x", color="C2",
                         label="alternating pulses")
             ax.semilogx(pw, [m.symmetry_point_recipe for m in metrics], "^", color="C1",
@@ -113,6 +116,47 @@ def summary_figure(metrics: Sequence[RunMetrics]) -> Figure:
     rows = [f"{format_seconds(m.pulse_width_s):>6}  run {m.run}" for m in metrics]
     last.text(0, 1, "runs:\n" + "\n".join(rows), va="top", family="monospace", fontsize=8)
     fig.suptitle(f"{metrics[0].device_id}: metrics vs pulse width")
+    fig.tight_layout()
+    return fig
+
+
+POPULATION_PANELS = (
+    ("gmax_gmin", "Gmax/Gmin"),
+    ("dw_min", "dw_min (weight units)"),
+    ("asymmetry", "up/down step at w=0"),
+    ("symmetry_point", "symmetry point"),
+    ("c2c_noise", "c2c noise (relative)"),
+    ("n_up", "usable pulses (min of up/down)"),
+)
+
+
+def population_figure(metrics: Sequence[RunMetrics]) -> Figure:
+    """Metrics vs pulse width for several devices: one colour per device, a marker per
+    run, a line through the per-width medians; flagged fits drawn hollow."""
+    fig, axes = plt.subplots(2, 3, figsize=(13, 7))
+    devices = sorted({m.device_id for m in metrics})
+    for ax, (key, label) in zip(axes.ravel(), POPULATION_PANELS, strict=True):
+        for k, dev in enumerate(devices):
+            mine = sorted((m for m in metrics if m.device_id == dev),
+                          key=lambda m: m.pulse_width_s)
+            pw = np.array([m.pulse_width_s for m in mine])
+            if key == "n_up":
+                values = np.array([min(m.n_up, m.n_down) for m in mine], dtype=float)
+            else:
+                values = np.array([getattr(m, key) for m in mine], dtype=float)
+            color = f"C{k % 10}"
+            ok = np.array([m.quality == "ok" for m in mine])
+            ax.semilogx(pw[ok], values[ok], "o", color=color)
+            ax.semilogx(pw[~ok], values[~ok], "o", mfc="none", color=color)
+            widths = np.unique(pw)
+            med = [float(np.median(values[pw == w])) for w in widths]
+            ax.semilogx(widths, med, "-", color=color, lw=1, label=dev)
+        ax.set_title(label, fontsize=10)
+        ax.set_xlabel("pulse width (s)")
+        ax.set_ylabel(label, fontsize=8)
+        ax.grid(alpha=0.3, which="both")
+    axes.ravel()[0].legend(fontsize=7, title="device (hollow: flagged fit)", title_fontsize=7)
+    fig.suptitle(f"{len(metrics)} fitted runs of {len(devices)} devices: metrics vs pulse width")
     fig.tight_layout()
     return fig
 

@@ -24,7 +24,7 @@ from torch import nn
 
 from pulsetrain.crossbar.noise import mix32_int
 from pulsetrain.crossbar.symmetry import estimate_symmetry_points
-from pulsetrain.devices.symmetry import symmetry_point_analytic
+from pulsetrain.devices.symmetry import symmetry_point
 from pulsetrain.training.layers import AnalogLinear, analog_layers
 
 
@@ -190,8 +190,9 @@ def shift_to_symmetry_point(model: nn.Module, mode: str = "per-device",
 
     ``mode="per-device"`` estimates every device's SP on the simulated devices by
     alternating pulses (counted in the report, not in the training pulses);
-    ``mode="nominal"`` uses one SP for all devices, the analytic SP of the
-    nominal device.  ``offset`` adds a deliberate reference error (weight
+    ``mode="nominal"`` uses one SP for all devices, that of the nominal device
+    (:func:`pulsetrain.devices.symmetry.symmetry_point`: where alternating pulses
+    from 0 settle).  ``offset`` adds a deliberate reference error (weight
     units) to study mis-set references.  The effective weights are kept: the
     devices are re-programmed to ``W + w_ref`` (so they sit around the SP).
     """
@@ -207,7 +208,7 @@ def shift_to_symmetry_point(model: nn.Module, mode: str = "per-device",
             ref = est.value
             pulses += est.pulses
         else:
-            ref = torch.full_like(tile.w, symmetry_point_analytic(tile.device))
+            ref = torch.full_like(tile.w, symmetry_point(tile.device).value)
         tile.set_reference(ref + offset)
         tile.set_weight(weight)
         sps.append(tile.ref.flatten())
