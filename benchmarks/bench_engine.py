@@ -29,6 +29,7 @@ regime uses fewer samples (it takes ~30 ms per sample per big tile there).
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -40,7 +41,11 @@ import torch.nn.functional as F
 from pulsetrain.crossbar import available_backends
 from pulsetrain.crossbar.kernels import warmup
 from pulsetrain.devices import builtin_device
-from pulsetrain.interop import aihwkit_available, aihwkit_granularity, run_aihwkit
+from pulsetrain.interop import aihwkit_granularity
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # validation/ (checkout)
+from validation.aihwkit_bridge import aihwkit_available, run_aihwkit
+
 from pulsetrain.interop.aihwkit_params import to_piecewise_step
 from pulsetrain.training.config import TrainConfig
 from pulsetrain.training.data import load_mnist

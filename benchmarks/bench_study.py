@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -24,12 +25,17 @@ import torch
 
 from pulsetrain.crossbar.kernels import warmup
 from pulsetrain.devices import builtin_device
-from pulsetrain.interop import aihwkit_available, aihwkit_granularity, run_aihwkit
+from pulsetrain.interop import aihwkit_granularity
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # validation/ (checkout)
+from validation.aihwkit_bridge import aihwkit_available, run_aihwkit
+
 from pulsetrain.interop.aihwkit_params import to_piecewise_step
 from pulsetrain.study.config import reproduce_config
 from pulsetrain.study.runner import run_study
-from pulsetrain.training.config import DEFAULT_LR, TrainConfig
+from pulsetrain.training.config import TrainConfig
 from pulsetrain.training.data import load_mnist
+from pulsetrain.training.registry import algorithm as algorithm_entry
 from pulsetrain.training.trainer import Trainer
 
 ALGORITHMS = ("float", "sgd", "sp-shift", "mixed-precision")
@@ -75,7 +81,7 @@ def main() -> None:
                      x_test=data.test.x.numpy(), y_test=data.test.y.numpy())
             for alg in ("sgd", "mixed-precision"):
                 reply = run_aihwkit("train", device=to_piecewise_step(device), algorithm=alg,
-                                    sizes=[784, 256, 128, 10], lr=DEFAULT_LR[alg],
+                                    sizes=[784, 256, 128, 10], lr=algorithm_entry(alg).default_lr,
                                     epochs=args.epochs, batch_size=64, seed=0, data=str(path),
                                     timeout_s=7200)
                 ai[alg] = {"s_per_epoch": float(np.mean(reply["epoch_seconds"])),

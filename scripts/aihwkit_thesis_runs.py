@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import sys
 import tempfile
 from pathlib import Path
 
@@ -34,11 +35,16 @@ import numpy as np
 
 from pulsetrain.devices import builtin_device
 from pulsetrain.devices.symmetry import symmetry_point_analytic
-from pulsetrain.interop import aihwkit_available, aihwkit_granularity, run_aihwkit
+from pulsetrain.interop import aihwkit_granularity
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # validation/ (checkout)
+from validation.aihwkit_bridge import aihwkit_available, run_aihwkit
+
 from pulsetrain.interop.aihwkit_params import to_piecewise_step
-from pulsetrain.training.config import DEFAULT_LR, TrainConfig
+from pulsetrain.training.config import TrainConfig
 from pulsetrain.training.data import load_mnist
-from pulsetrain.training.trainer import train
+from pulsetrain.training.driver import train
+from pulsetrain.training.registry import algorithm as algorithm_entry
 
 
 def main() -> None:
@@ -64,7 +70,7 @@ def main() -> None:
             device = builtin_device(name)
             sp = symmetry_point_analytic(device)
             for algorithm, seed in itertools.product(args.algorithms, args.seeds):
-                lr = DEFAULT_LR[algorithm]
+                lr = algorithm_entry(algorithm).default_lr
                 runs: dict[str, bool | None] = {"pulsetrain": None,
                                                  "pulsetrain-aihwkit-granularity": None,
                                                  "aihwkit-ideal": True}

@@ -3,7 +3,7 @@
     bash scripts/setup-aihwkit.sh               # once: the AIHWKit venv (several GB)
     .venv/bin/python scripts/crosscheck_aihwkit.py [--doc docs/validation.md]
 
-Checks (see pulsetrain.interop.crosscheck): noise-free device response of every
+Checks (see validation.crosscheck): noise-free device response of every
 built-in device, pulse statistics of stochastic-pulse SGD, training (plain SGD and
 mixed precision, 3 seeds, two pulse widths), symmetry point of a soft-bounds
 reference device.  Exit status 1 if any comparison is outside its tolerance.
@@ -19,8 +19,10 @@ from pathlib import Path
 import numpy as np
 
 from pulsetrain.devices import LutDevice, builtin_device, builtin_family
-from pulsetrain.interop import run_aihwkit
-from pulsetrain.interop.crosscheck import (
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # validation/ (checkout)
+from validation.aihwkit_bridge import run_aihwkit
+from validation.crosscheck import (
     Comparison,
     check_backward,
     check_drift,
@@ -30,6 +32,7 @@ from pulsetrain.interop.crosscheck import (
     check_symmetry_point,
     check_training,
 )
+
 from pulsetrain.training.data import load_mnist
 
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"

@@ -17,7 +17,7 @@ import pandas as pd
 from pulsetrain.devices import builtin_names
 from pulsetrain.training.config import TrainConfig
 from pulsetrain.training.data import load_mnist
-from pulsetrain.training.trainer import train
+from pulsetrain.training.driver import train
 
 
 def main(out: str, algorithms: list[str], epochs: int) -> None:

@@ -24,7 +24,7 @@ import numpy as np
 from pulsetrain.devices import LutDevice, builtin_device, save_device
 from pulsetrain.devices.symmetry import symmetry_point_analytic
 from pulsetrain.training.config import TrainConfig
-from pulsetrain.training.stacked import train_stacked
+from pulsetrain.training.driver import train_stacked
 
 BASE = "ID161ZR15000-200us"
 TARGETS = (0.0, 0.10, 0.15, 0.20)

@@ -21,6 +21,7 @@ from pulsetrain.devices.quality import training_warnings
 from pulsetrain.errors import PulsetrainError, describe_validation_error
 from pulsetrain.measurements import FileProblem, format_seconds, scan_folder
 from pulsetrain.training.config import TrainConfig, load_config_file
+from pulsetrain.training.registry import algorithm as algorithm_entry
 from pulsetrain.workflows import fit_folder
 
 app = typer.Typer(
@@ -287,7 +288,7 @@ def train_cmd(
     """Train the MNIST MLP on simulated devices and count every programming pulse."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-    from pulsetrain.training.trainer import train
+    from pulsetrain.training.driver import train
 
     try:
         base = load_config_file(config) if config else TrainConfig()
@@ -303,7 +304,8 @@ def train_cmd(
         _fail(PulsetrainError(describe_validation_error(exc, "option/key")))
     if resume and out_dir is None:
         _fail(PulsetrainError("--resume needs --out (where the checkpoints are)"))
-    if cfg.algorithm != "float":
+    analog = algorithm_entry(cfg.algorithm).analog
+    if analog:
         _warn_devices([cfg.device])
     with Progress("[progress.description]{task.description}", BarColumn(),
                   MofNCompleteColumn(), TimeElapsedColumn(), console=err,
@@ -330,7 +332,7 @@ def train_cmd(
                      "epochs": result.epochs})
     else:
         f = result.final
-        out.print(f"{cfg.algorithm} on {cfg.device if cfg.algorithm != 'float' else 'float'}: "
+        out.print(f"{cfg.algorithm} on {cfg.device if analog else 'float'}: "
                   f"test accuracy {f['test_acc']:.4f} after {f['epoch']} epochs, "
                   f"{f['pulses_total']:,} pulses" + (f"; results in {out_dir}" if out_dir
                                                       else ""))

@@ -63,8 +63,7 @@ def test_training_runs_on_cuda_alone_and_stacked(algorithm: str, tmp_path: Path)
     from pulsetrain.errors import InputError
     from pulsetrain.training.config import TrainConfig
     from pulsetrain.training.data import load_mnist
-    from pulsetrain.training.stacked import train_stacked
-    from pulsetrain.training.trainer import train
+    from pulsetrain.training.driver import train, train_stacked
 
     try:
         data = load_mnist(val_size=1000, train_subset=1024, test_subset=1000)

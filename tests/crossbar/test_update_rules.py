@@ -90,7 +90,8 @@ def test_numba_and_torch_kernels_agree(c2c: float) -> None:
 def test_fused_sgd_kernel_equals_trains_then_apply() -> None:
     """The one-call numba SGD step (management + draws + pulses) is bit-identical to
     make_trains followed by apply_trains, with and without management."""
-    from pulsetrain.crossbar.kernels import apply_trains, pulsed_sgd_update
+    from pulsetrain.crossbar.kernels import apply_trains
+    from pulsetrain.crossbar.pulse_trains import pulsed_sgd_update
 
     dev = builtin_device("ID161ZR15000-2us").with_options(c2c_noise=0.2)
     x = torch.rand(16, 40, generator=torch.Generator().manual_seed(1))

@@ -92,3 +92,29 @@ def test_cli_export_writes_json(tmp_path: Path) -> None:
     assert res.exit_code == 0 and json.loads(res.stdout)["maxNumLevelLTP"] > 10
     res = CliRunner().invoke(app, ["device", "export", "ID161ZR15000-2us", "--to", "spice"])
     assert res.exit_code == 2
+
+
+def test_cli_export_of_a_thesis_recipe_device_gives_its_own_parameters(tmp_path: Path) -> None:
+    """A device fitted by the ``thesis`` recipe exports the recipe's dw_min/up_down/bounds."""
+    from pulsetrain.devices import ThesisRecipe, save_device
+    from pulsetrain.measurements import Cutoff, MeasuredRun, PulseSweep
+
+    amps = np.r_[np.linspace(0.1, 2.0, 40), -np.linspace(0.1, 2.0, 40)]
+    w, ws = 0.9, []
+    for v in amps:
+        w = w - 0.05 * (1 + w) if v > 0 else w + 0.08 * (1 - w)
+        ws.append(w)
+    sweep = PulseSweep("SYN", "r1", 1, 2e-7, amps, 1e-7 * (1.5 + np.array(ws)),
+                       np.where(amps < 0, 1, -1).astype(np.int8))
+    run = MeasuredRun("SYN", "r1", 2e-7, [sweep], cutoffs={1: Cutoff(0.1, 2.0, -0.1, -2.0)})
+    dev = ThesisRecipe().fit(run).device
+    path = save_device(dev, tmp_path / "thesis.json")
+    out = tmp_path / "aihwkit.json"
+    res = CliRunner().invoke(app, ["device", "export", str(path), "--to", "aihwkit",
+                                   "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    params = json.loads(out.read_text())
+    rec = dev.provenance["recipe"]
+    for key in ("dw_min", "up_down", "w_min", "w_max", "piecewise_up", "piecewise_down"):
+        assert params[key] == rec[key], key
+    assert params["up_down"] != 0.0

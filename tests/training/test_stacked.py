@@ -12,8 +12,9 @@ from pulsetrain.errors import InputError
 from pulsetrain.store import ResultStore
 from pulsetrain.training.config import TrainConfig
 from pulsetrain.training.data import MNIST, load_mnist
-from pulsetrain.training.stacked import RunStack, train_stacked
-from pulsetrain.training.trainer import Trainer, train
+from pulsetrain.training.driver import train, train_stacked
+from pulsetrain.training.stacked import RunStack
+from pulsetrain.training.trainer import Trainer
 
 SMALL = {"hidden": [32], "train_subset": 512, "test_subset": 500, "val_size": 500,
          "batch_size": 32, "epochs": 2}

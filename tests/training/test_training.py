@@ -13,8 +13,9 @@ from pulsetrain.errors import InputError
 from pulsetrain.store import ResultStore
 from pulsetrain.training.config import TrainConfig, load_config_file
 from pulsetrain.training.data import MNIST, load_mnist
+from pulsetrain.training.driver import train
 from pulsetrain.training.layers import analog_layers
-from pulsetrain.training.trainer import Trainer, train
+from pulsetrain.training.trainer import Trainer
 
 SMALL = {"hidden": [32], "train_subset": 1024, "test_subset": 1000, "val_size": 1000,
          "batch_size": 32}

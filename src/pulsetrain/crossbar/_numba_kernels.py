@@ -12,29 +12,35 @@ import numpy as np
 from numba import njit, prange, types
 from numba.extending import intrinsic
 
-MASK = np.uint64(0xFFFFFFFF)
+from pulsetrain.crossbar.noise import GOLDEN, MASK32, MIX_MUL1, MIX_MUL2, ORDINAL_MIX
+
+MASK = np.uint64(MASK32)
+MUL1 = np.uint64(MIX_MUL1)
+MUL2 = np.uint64(MIX_MUL2)
+GOLD = np.uint64(GOLDEN)
+ORD = np.uint64(ORDINAL_MIX)
 
 @njit(inline="always", cache=True)
 def mix32(x):
     x = x ^ (x >> np.uint64(16))
-    x = (x * np.uint64(0x7FEB352D)) & MASK
+    x = (x * MUL1) & MASK
     x = x ^ (x >> np.uint64(15))
-    x = (x * np.uint64(0x846CA68B)) & MASK
+    x = (x * MUL2) & MASK
     return x ^ (x >> np.uint64(16))
 
 @njit(inline="always", cache=True)
 def gauss(seed, index, ordinal):
-    a = mix32(((np.uint64(seed) & MASK) * np.uint64(0x9E3779B1) + np.uint64(index)) & MASK)
-    h1 = mix32((a + np.uint64(2 * ordinal) * np.uint64(0x85EBCA77)) & MASK)
-    h2 = mix32((a + np.uint64(2 * ordinal + 1) * np.uint64(0x85EBCA77)) & MASK)
+    a = mix32(((np.uint64(seed) & MASK) * GOLD + np.uint64(index)) & MASK)
+    h1 = mix32((a + np.uint64(2 * ordinal) * ORD) & MASK)
+    h2 = mix32((a + np.uint64(2 * ordinal + 1) * ORD) & MASK)
     u1 = (np.float64(h1) + 0.5) / 4294967296.0
     u2 = (np.float64(h2) + 0.5) / 4294967296.0
     return math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2)
 
 @njit(inline="always", cache=True)
 def uniform(seed, index, ordinal):
-    a = mix32(((np.uint64(seed) & MASK) * np.uint64(0x9E3779B1) + np.uint64(index)) & MASK)
-    h = mix32((a + np.uint64(ordinal) * np.uint64(0x85EBCA77)) & MASK)
+    a = mix32(((np.uint64(seed) & MASK) * GOLD + np.uint64(index)) & MASK)
+    h = mix32((a + np.uint64(ordinal) * ORD) & MASK)
     return (np.float64(h) + 0.5) / 4294967296.0
 
 # entries of one sample that one parallel task of draw_bits draws when the batch is small

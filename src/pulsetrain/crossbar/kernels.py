@@ -7,8 +7,8 @@ torch implementation (any torch device; reference and fallback):
   ``x_bits[b, j]`` and ``d_bits[b, i]`` hold up to 63 time slots; weight
   ``(i, j)`` receives ``popcount(x_bits[b, j] & d_bits[b, i])`` pulses in
   direction ``−x_sign[b, j]·d_sign[b, i]``, samples in order ``b = 0, 1, …``.
-* :func:`pulsed_sgd_update` — draw the trains of a mini-batch (see
-  :mod:`pulsetrain.crossbar.pulse_trains`) and apply them; on numba one fused call;
+* :func:`fused_sgd_update` — on numba, draw the trains of a mini-batch and apply them
+  in one call (:func:`pulsetrain.crossbar.pulse_trains.pulsed_sgd_update` chooses it);
 * :func:`apply_counts` — a signed pulse count per weight;
 * :func:`apply_accumulated` — mixed precision's thresholding of the digital
   accumulator χ fused with the pulses it fires (one pass over the weights);
@@ -37,6 +37,14 @@ from pulsetrain.crossbar.device_tensors import DeviceTensors
 from pulsetrain.crossbar.noise import gaussian, hash3, train_seeds
 
 MAX_BL = 63
+
+
+def check_bl(bl: int) -> int:
+    """``bl`` if it is a valid pulse-train length (1..:data:`MAX_BL` time slots: the slots
+    are bits of one int64), else ``ValueError``."""
+    if not 1 <= bl <= MAX_BL:
+        raise ValueError(f"bl must be in 1..{MAX_BL}, got {bl}")
+    return bl
 """Longest pulse train: slots are bits of an int64 word."""
 
 numba: Any
@@ -166,8 +174,7 @@ def warmup() -> None:
     apply_trains(w, bits, sign, bits, sign, dt, 0, "numba")
     apply_counts(w, torch.ones(2, 2, dtype=torch.int64), dt, 0, "numba")
     apply_accumulated(w, torch.ones(2, 2), 0.5, 0.5, dt, 0, "numba")
-    pulsed_sgd_update(w, torch.ones(1, 2), torch.ones(1, 2), 0.1, dt, 31, True, True, 0,
-                      "numba")
+    fused_sgd_update(w, torch.ones(1, 2), torch.ones(1, 2), 0.1, dt, 31, True, True, 0, 0.1)
     draw_train_bits(torch.full((2, 2), 0.5), torch.ones(2, dtype=torch.float64),
                     torch.ones(2, dtype=torch.int64), 0, "numba")
 
@@ -259,29 +266,13 @@ def draw_train_bits(values: torch.Tensor, scale: torch.Tensor, bl: torch.Tensor,
     return out
 
 
-def pulsed_sgd_update(w: torch.Tensor, x: torch.Tensor, d: torch.Tensor, lr: float,
-                      dt: DeviceTensors, bl: int, update_management: bool,
-                      bl_management: bool, seed: int, backend: str = "auto",
-                      dw_min: float | None = None) -> tuple[int, int]:
-    """Stochastic-pulse SGD step of one mini-batch on ``w`` in place; returns (up, down).
-
-    ``dw_min`` is the granularity the pulse management assumes (default: the device's).
-
-    Equivalent to :func:`~pulsetrain.crossbar.pulse_trains.make_trains` followed by
-    :func:`apply_trains` with the same ``seed`` (tested bit for bit); on the numba
-    backend management, draws and pulses run in one compiled call.
-    """
-    granularity = dt.dw_min if dw_min is None else float(dw_min)
-    if not granularity > 0:
-        raise ValueError(f"dw_min must be > 0, got {granularity}")
-    if _resolve(backend, w) == "torch":
-        from pulsetrain.crossbar.pulse_trains import make_trains
-
-        t = make_trains(x, d, lr, granularity, bl, update_management, bl_management, seed,
-                        "torch")
-        return _torch_trains(w, t.x_bits, t.x_sign, t.d_bits, t.d_sign, dt, seed)
-    if not 1 <= bl <= MAX_BL:
-        raise ValueError(f"bl must be in 1..{MAX_BL}, got {bl}")
+def fused_sgd_update(w: torch.Tensor, x: torch.Tensor, d: torch.Tensor, lr: float,
+                     dt: DeviceTensors, bl: int, update_management: bool,
+                     bl_management: bool, seed: int, granularity: float) -> tuple[int, int]:
+    """The numba kernel of :func:`pulsetrain.crossbar.pulse_trains.pulsed_sgd_update`:
+    pulse management, slot draws and pulses of one mini-batch in one compiled call
+    (CPU tensors); returns (up, down)."""
+    check_bl(bl)
     seed_x, seed_d = train_seeds(seed)
     if x.dtype != torch.float32 or not x.is_contiguous():
         x = x.to(torch.float32).contiguous()
@@ -292,3 +283,8 @@ def pulsed_sgd_update(w: torch.Tensor, x: torch.Tensor, d: torch.Tensor, lr: flo
         bool(bl_management), seed_x, seed_d, *dt.numpy_views, float(dt.c2c),
         int(seed) & 0xFFFFFFFF)
     return int(up), int(down)
+
+
+def resolve_backend(backend: str, w: torch.Tensor) -> str:
+    """``"numba"`` or ``"torch"``: what ``backend`` means for tensors like ``w``."""
+    return _resolve(backend, w)

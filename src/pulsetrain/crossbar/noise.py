@@ -16,15 +16,19 @@ import torch
 MASK32 = 0xFFFFFFFF
 GOLDEN = 0x9E3779B1
 ORDINAL_MIX = 0x85EBCA77
+MIX_MUL1 = 0x7FEB352D
+MIX_MUL2 = 0x846CA68B
+"""The hash constants: every backend (this module's torch code, the numba kernels)
+takes them from here."""
 
 
 def mix32_int(x: int) -> int:
     """The 32-bit mix on a Python int (reference implementation for tests)."""
     x &= MASK32
     x ^= x >> 16
-    x = (x * 0x7FEB352D) & MASK32
+    x = (x * MIX_MUL1) & MASK32
     x ^= x >> 15
-    x = (x * 0x846CA68B) & MASK32
+    x = (x * MIX_MUL2) & MASK32
     x ^= x >> 16
     return x
 
@@ -37,9 +41,9 @@ def train_seeds(seed: int) -> tuple[int, int]:
 def mix32(x: torch.Tensor) -> torch.Tensor:
     """The 32-bit mix on an int64 tensor holding values in ``[0, 2**32)``."""
     x = x ^ (x >> 16)
-    x = (x * 0x7FEB352D) & MASK32
+    x = (x * MIX_MUL1) & MASK32
     x = x ^ (x >> 15)
-    x = (x * 0x846CA68B) & MASK32
+    x = (x * MIX_MUL2) & MASK32
     return x ^ (x >> 16)
 
 

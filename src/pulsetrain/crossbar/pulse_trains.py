@@ -29,10 +29,18 @@ from dataclasses import dataclass
 
 import torch
 
-from pulsetrain.crossbar.kernels import MAX_BL, draw_train_bits
+from pulsetrain.crossbar.device_tensors import DeviceTensors
+from pulsetrain.crossbar.kernels import (
+    MAX_BL,
+    apply_trains,
+    check_bl,
+    draw_train_bits,
+    fused_sgd_update,
+    resolve_backend,
+)
 from pulsetrain.crossbar.noise import train_seeds
 
-__all__ = ["MAX_BL", "PulseTrains", "make_trains", "train_seeds"]
+__all__ = ["MAX_BL", "PulseTrains", "make_trains", "pulsed_sgd_update", "train_seeds"]
 
 
 @dataclass(frozen=True)
@@ -70,8 +78,7 @@ def make_trains(x: torch.Tensor, d: torch.Tensor, lr: float, dw_min: float,
     backend
         Kernel backend of the draws (see :func:`~pulsetrain.crossbar.kernels.draw_train_bits`).
     """
-    if not 1 <= bl <= MAX_BL:
-        raise ValueError(f"bl must be in 1..{MAX_BL}, got {bl}")
+    check_bl(bl)
     if not dw_min > 0:
         raise ValueError(f"dw_min must be > 0, got {dw_min}")
     x = x.detach().to(torch.float32).contiguous()
@@ -104,3 +111,27 @@ def make_trains(x: torch.Tensor, d: torch.Tensor, lr: float, dw_min: float,
     d_bits = draw_train_bits(d, b, bl_i, seed_d, backend)
     return PulseTrains(x_bits, torch.sign(x).to(torch.int8), d_bits,
                        torch.sign(d).to(torch.int8), bl_i)
+
+
+def pulsed_sgd_update(w: torch.Tensor, x: torch.Tensor, d: torch.Tensor, lr: float,
+                      dt: DeviceTensors, bl: int, update_management: bool,
+                      bl_management: bool, seed: int, backend: str = "auto",
+                      dw_min: float | None = None) -> tuple[int, int]:
+    """Stochastic-pulse SGD step of one mini-batch on ``w`` in place; returns (up, down).
+
+    ``dw_min`` is the granularity the pulse management assumes (default: the device's).
+    :func:`make_trains` followed by
+    :func:`~pulsetrain.crossbar.kernels.apply_trains` with the same ``seed``; on the
+    numba backend management, draws and pulses run in one compiled call
+    (:func:`~pulsetrain.crossbar.kernels.fused_sgd_update`, tested bit for bit
+    against the two steps).
+    """
+    granularity = dt.dw_min if dw_min is None else float(dw_min)
+    if not granularity > 0:
+        raise ValueError(f"dw_min must be > 0, got {granularity}")
+    if resolve_backend(backend, w) == "torch":
+        t = make_trains(x, d, lr, granularity, bl, update_management, bl_management, seed,
+                        "torch")
+        return apply_trains(w, t.x_bits, t.x_sign, t.d_bits, t.d_sign, dt, seed, "torch")
+    return fused_sgd_update(w, x, d, lr, dt, bl, update_management, bl_management, seed,
+                            granularity)

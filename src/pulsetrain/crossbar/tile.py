@@ -7,7 +7,9 @@ from dataclasses import dataclass
 import torch
 
 from pulsetrain.crossbar.device_tensors import DeviceTensors
-from pulsetrain.crossbar.kernels import apply_accumulated, apply_counts, pulsed_sgd_update
+from pulsetrain.crossbar.kernels import apply_accumulated, apply_counts
+from pulsetrain.crossbar.mvm import Ideal, Periphery, backward_outputs, forward_outputs
+from pulsetrain.crossbar.pulse_trains import pulsed_sgd_update
 from pulsetrain.devices.lut import LutDevice
 
 
@@ -29,9 +31,8 @@ class AnalogTile:
 
     The effective weight is ``w_device − w_ref``: ``w_ref`` is zero unless the
     algorithm sets references (symmetry point shifting).  Forward ``y = W x`` and
-    backward ``δx = Wᵀ δ`` are ideal MVMs for now (noise/ADC/DAC are meant to be
-    added as hooks on :meth:`forward` and :meth:`backward`; the batched MVM of
-    :class:`pulsetrain.training.stacked.RunStack` bypasses them and must mirror them).
+    backward ``δx = Wᵀ δ`` run through :mod:`pulsetrain.crossbar.mvm` (the one MVM path,
+    also for stacks of runs) with the tile's :attr:`periphery`.
 
     Parameters
     ----------
@@ -45,11 +46,14 @@ class AnalogTile:
         Where the tensors live.
     backend
         Pulse kernel backend (``"auto"``, ``"numba"``, ``"torch"``).
+    periphery
+        What the read-out does to the MVM results (default :class:`~pulsetrain.crossbar.mvm.Ideal`).
     """
 
     def __init__(self, device: LutDevice, out_features: int, in_features: int,
                  generator: torch.Generator, torch_device: torch.device | str = "cpu",
-                 backend: str = "auto") -> None:
+                 backend: str = "auto", periphery: Periphery | None = None) -> None:
+        self.periphery: Periphery = periphery or Ideal()
         self.device = device
         self.shape = (out_features, in_features)
         self.dt = DeviceTensors.draw(device, self.shape, generator, torch_device)
@@ -99,12 +103,12 @@ class AnalogTile:
 
     # -- analog MVMs --------------------------------------------------------------------
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``y = x Wᵀ`` for a batch ``x`` of shape ``(batch, in)``."""
-        return x @ self.weight.T
+        """``y = x Wᵀ`` for a batch ``x`` of shape ``(batch, in)`` (no autograd)."""
+        return forward_outputs(x[None], self.weight[None], [self])[0]
 
     def backward(self, d: torch.Tensor) -> torch.Tensor:
-        """``δx = δ W`` for a batch ``δ`` of shape ``(batch, out)``."""
-        return d @ self.weight
+        """``δx = δ W`` for a batch ``δ`` of shape ``(batch, out)`` (no autograd)."""
+        return backward_outputs(d[None], self.weight[None], [self])[0]
 
     # -- updates ------------------------------------------------------------------------
     def pulsed_update(self, x: torch.Tensor, d: torch.Tensor, lr: float, bl: int = 31,

@@ -15,6 +15,17 @@ from pulsetrain.devices.lut import LutDevice, Variation
 from pulsetrain.devices.mapping import WeightMapping
 from pulsetrain.devices.metrics import METRIC_COLUMNS, RunMetrics, compute_metrics
 from pulsetrain.devices.quality import training_warnings
+from pulsetrain.devices.recipes import (
+    RECIPES,
+    MeasuredRecipe,
+    Recipe,
+    ThesisParameters,
+    ThesisRecipe,
+    UnknownRecipeError,
+    get_recipe,
+    recipe_piecewise_step,
+    thesis_parameters,
+)
 from pulsetrain.devices.symmetry import (
     Crossing,
     SymmetryEstimate,
@@ -30,14 +41,20 @@ __all__ = [
     "DEFAULT_DEVICE",
     "FAMILY",
     "METRIC_COLUMNS",
+    "RECIPES",
     "Branch",
     "CleanRun",
     "Crossing",
     "DeviceFit",
     "LutDevice",
+    "MeasuredRecipe",
+    "Recipe",
     "RunMetrics",
     "SymmetryEstimate",
     "SymmetryPoint",
+    "ThesisParameters",
+    "ThesisRecipe",
+    "UnknownRecipeError",
     "Variation",
     "WeightMapping",
     "builtin_device",
@@ -46,7 +63,9 @@ __all__ = [
     "clean_run",
     "compute_metrics",
     "fit_device",
+    "get_recipe",
     "load_device",
+    "recipe_piecewise_step",
     "resolve_device",
     "save_device",
     "sp_crossings",
@@ -54,5 +73,6 @@ __all__ = [
     "symmetry_point_analytic",
     "symmetry_point_by_pulses",
     "symmetry_point_recipe",
+    "thesis_parameters",
     "training_warnings",
 ]

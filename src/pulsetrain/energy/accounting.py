@@ -6,6 +6,7 @@ from typing import Any
 
 from pulsetrain.devices.lut import LutDevice
 from pulsetrain.energy.models import EnergyModel
+from pulsetrain.errors import InputError
 
 
 def pulse_energies_j(device: LutDevice, model: EnergyModel) -> tuple[float, float]:
@@ -13,7 +14,8 @@ def pulse_energies_j(device: LutDevice, model: EnergyModel) -> tuple[float, floa
     amplitudes of its measured branches)."""
     if device.pulse_width_s is None or device.amplitude_up_v is None \
             or device.amplitude_down_v is None:
-        raise ValueError(f"device {device.name!r} lacks pulse_width_s or amplitudes")
+        raise InputError(f"device {device.name!r} has no pulse_width_s / amplitude_up_v / "
+                         "amplitude_down_v, which the energy accounting needs")
     return (model.energy_per_pulse_j(device.pulse_width_s, device.amplitude_up_v),
             model.energy_per_pulse_j(device.pulse_width_s, device.amplitude_down_v))
 

@@ -1,10 +1,9 @@
-"""Interoperability: AIHWKit and NeuroSim parameter export/import, AIHWKit cross-checks."""
+"""Interoperability: AIHWKit and NeuroSim parameter export/import.
 
-from pulsetrain.interop.aihwkit_bridge import (
-    AihwkitUnavailable,
-    aihwkit_available,
-    run_aihwkit,
-)
+The AIHWKit cross-check harness (running AIHWKit in its own venv) is test tooling and
+lives outside the package, in the checkout's ``validation/`` folder.
+"""
+
 from pulsetrain.interop.aihwkit_params import (
     aihwkit_granularity,
     from_piecewise_step,
@@ -13,11 +12,8 @@ from pulsetrain.interop.aihwkit_params import (
 from pulsetrain.interop.neurosim import to_neurosim
 
 __all__ = [
-    "AihwkitUnavailable",
-    "aihwkit_available",
     "aihwkit_granularity",
     "from_piecewise_step",
-    "run_aihwkit",
     "to_neurosim",
     "to_piecewise_step",
 ]

@@ -5,7 +5,10 @@ AIHWKit's piecewise-step device steps by ``scale·(t₁·v[k] + t·v[k+1])`` wit
 ``[w_min, w_max]``, ``scale = dw_min·(gain ± r)`` — the same linear interpolation of a
 lookup table that :class:`~pulsetrain.devices.LutDevice` uses.  The export therefore
 sets ``piecewise_* = lut_* / dw_min`` with ``dw_min`` our granularity and ``up_down = 0``;
-the import reverses it.  Differences in the d2d draws are listed in docs/validation.md.
+the import reverses it.  A device fitted by the ``thesis`` recipe
+(:mod:`pulsetrain.devices.recipes`) is exported with the recipe's own ``dw_min``,
+``up_down``, ``w_min``, ``w_max`` and node vectors instead (the same steps, the
+thesis's parametrisation).  Differences in the d2d draws are listed in docs/validation.md.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from pulsetrain.devices.lut import LutDevice, Variation
+from pulsetrain.devices.recipes import recipe_piecewise_step
 
 PIECEWISE_FIELDS = ("dw_min", "up_down", "w_min", "w_max", "piecewise_up", "piecewise_down",
                     "dw_min_dtod", "up_down_dtod", "w_min_dtod", "w_max_dtod", "dw_min_std",
@@ -25,7 +29,9 @@ def to_piecewise_step(device: LutDevice) -> dict[str, Any]:
     """``PiecewiseStepDevice(**params)`` arguments (plus ``"class"``) for ``device``.
 
     Raises ``ValueError`` when AIHWKit cannot represent the device (its bounds must
-    contain 0, and ``dw_min`` must be > 0).
+    contain 0, and ``dw_min`` must be > 0).  A device that carries the ``thesis``
+    recipe's parameters (and still matches them) gets those parameters verbatim
+    (:func:`~pulsetrain.devices.recipes.recipe_piecewise_step`).
     """
     if not device.w_min <= 0 <= device.w_max:
         raise ValueError(f"{device.name}: AIHWKit needs w_min <= 0 <= w_max, got "
@@ -35,14 +41,17 @@ def to_piecewise_step(device: LutDevice) -> dict[str, Any]:
         raise ValueError(f"{device.name}: granularity dw_min is 0; cannot normalise the "
                          "step tables for AIHWKit")
     var = device.variation
-    return {
-        "class": "PiecewiseStepDevice",
+    steps: dict[str, Any] = recipe_piecewise_step(device) or {
         "dw_min": dw,
         "up_down": 0.0,
         "w_min": float(device.w_min),
         "w_max": float(device.w_max),
         "piecewise_up": [float(v) for v in device.lut_up / dw],
         "piecewise_down": [float(v) for v in device.lut_down / dw],
+    }
+    return {
+        "class": "PiecewiseStepDevice",
+        **steps,
         "dw_min_dtod": var.step_gain_std,
         "up_down_dtod": var.up_down_std,
         "w_min_dtod": var.bound_std,

@@ -11,12 +11,12 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import torch
 from matplotlib.figure import Figure
 
 from pulsetrain.devices.builtin import resolve_device
 from pulsetrain.measurements.sweep import format_seconds
 from pulsetrain.study.analysis import pareto_front
+from pulsetrain.training.trainer import read_checkpoint
 
 ALGO_STYLE = {"sgd": ("C3", "o"), "mixed-precision": ("C0", "s"), "sp-shift": ("C2", "^"),
               "float": ("0.3", "x")}
@@ -173,16 +173,15 @@ def weight_histograms(checkpoints: dict[tuple[str, str], Path], devices: list[st
             if path is None:
                 ax.axis("off")
                 continue
-            state = torch.load(path, map_location="cpu", weights_only=False)
-            tile = state["tiles"][-1]
-            ax.hist(tile["w"].flatten().numpy(), bins=60, range=(-1, 1), color="C0",
-                    alpha=0.75, label="device state")
+            view = read_checkpoint(path)
+            ax.hist(view.device_states[-1].flatten().numpy(), bins=60, range=(-1, 1),
+                    color="C0", alpha=0.75, label="device state")
             if algo == "sp-shift":
-                ax.hist((tile["w"] - tile["ref"]).flatten().numpy(), bins=60, range=(-1, 1),
+                ax.hist(view.effective_weights[-1].flatten().numpy(), bins=60, range=(-1, 1),
                         color="C2", alpha=0.5, label="effective weight")
             if sp is not None:
                 ax.axvline(sp, color="k", ls="--", lw=1, label=f"SP {sp:.2f}")
-            acc = state["history"][-1]["test_acc"]
+            acc = view.history[-1]["test_acc"]
             ax.set_title(f"{resolve_device(dev).name} {algo} (test {100 * acc:.1f} %)",
                          fontsize=8)
             ax.tick_params(labelsize=7)

@@ -18,6 +18,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from pulsetrain.training.records import RunEvent
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (key TEXT PRIMARY KEY, config TEXT NOT NULL,
                                  status TEXT NOT NULL, updated TEXT NOT NULL);
@@ -53,6 +55,13 @@ class ResultStore:
         with self._connect() as con:
             con.execute("INSERT OR REPLACE INTO epochs VALUES (?, ?, ?)",
                         (key, epoch, json.dumps(metrics)))
+
+    def apply(self, event: RunEvent) -> None:
+        """Record what a run reported (``start``/``done``: its row; ``epoch``: the epoch)."""
+        if event.kind == "epoch":
+            self.put_epoch(event.key, event.epoch, event.metrics)
+        else:
+            self.put_run(event.key, event.config, event.status)
 
     def run_status(self, key: str) -> str | None:
         """Status of a run, or ``None`` if unknown."""

@@ -2,7 +2,14 @@
 
 from pulsetrain.study.analysis import summarise_runs, summarise_study
 from pulsetrain.study.config import AlgorithmSpec, StudyConfig, reproduce_config
-from pulsetrain.study.runner import run_study
+from pulsetrain.study.runner import (
+    Executor,
+    LocalPoolExecutor,
+    RunTask,
+    SerialExecutor,
+    run_study,
+)
 
-__all__ = ["AlgorithmSpec", "StudyConfig", "reproduce_config", "run_study", "summarise_runs",
+__all__ = ["AlgorithmSpec", "Executor", "LocalPoolExecutor", "RunTask", "SerialExecutor",
+           "StudyConfig", "reproduce_config", "run_study", "summarise_runs",
            "summarise_study"]

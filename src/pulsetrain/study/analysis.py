@@ -14,6 +14,7 @@ from pulsetrain.energy.accounting import pulse_energies_j, training_energy
 from pulsetrain.energy.models import energy_model_for
 from pulsetrain.store.sqlite import ResultStore
 from pulsetrain.study.config import StudyConfig
+from pulsetrain.training.registry import algorithm
 
 RUN_COLUMNS = [
     "key", "device", "pulse_width_s", "algorithm", "lr", "seed", "epochs", "final_test_acc",
@@ -59,7 +60,7 @@ def summarise_runs(store: ResultStore, cfg: StudyConfig) -> pd.DataFrame:
             "epochs_to_target": to_target, "epochs_to_99pct_final": to_99,
             "total_pulses": epochs[-1]["pulses_total"],
         }
-        if run.algorithm == "float":
+        if not algorithm(run.algorithm).analog:
             row.update(total_energy_j=0.0, energy_to_target_j=0.0 if to_target else None)
         else:
             model = energy_model_for(device, cfg.energy_model)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -14,6 +14,7 @@ from pulsetrain.training.config import (
     TrainConfig,
     require_torch_device,
 )
+from pulsetrain.training.registry import algorithm, owned_options
 
 
 class AlgorithmSpec(BaseModel):
@@ -22,6 +23,15 @@ class AlgorithmSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: Algorithm
     lr: float | None = Field(None, gt=0)
+
+
+STUDY_SETS = {
+    "device": "devices/family/pulse_widths_s", "algorithm": "algorithms",
+    "lr": "algorithms[].lr", "seed": "seeds", "epochs": "epochs", "batch_size": "batch_size",
+    "hidden": "hidden", "train_subset": "train_subset", "val_size": "val_size",
+    "test_subset": "test_subset", "lr_step_epochs": "lr_step_epochs",
+    "torch_device": "torch_device"}
+"""TrainConfig fields a study sets from its own keys (not through ``train``)."""
 
 
 class StudyConfig(BaseModel):
@@ -59,6 +69,10 @@ class StudyConfig(BaseModel):
         "pulsetrain.training.stacked): at most this many per stack, 1 = off; auto: the "
         "compatible runs dealt evenly over the workers")
     stack_mvm: Literal["batched", "exact"] = "batched"
+    train: dict[str, Any] = Field(
+        default_factory=dict, description="any other TrainConfig option, for every run "
+        "(e.g. bl, activation, c2c_noise, periphery); an algorithm's own options go to the "
+        "runs of the algorithms they belong to")
     torch_device: TorchDevice = Field("cpu", description="torch device of every run: cpu, "
                                       "cuda, cuda:N (the CUDA path runs the torch kernels; "
                                       "untimed)")
@@ -74,6 +88,18 @@ class StudyConfig(BaseModel):
             raise ValueError("algorithms must not be empty")
         if self.stack != "auto" and self.stack < 1:
             raise ValueError(f"stack must be >= 1 or 'auto', got {self.stack}")
+        fields = set(TrainConfig.model_fields)
+        for key in self.train:
+            if key in STUDY_SETS:
+                raise ValueError(f"train.{key}: set by the study itself ({STUDY_SETS[key]})")
+            if key not in fields:
+                raise ValueError(f"train.{key}: not a training option")
+        owners = owned_options()
+        names = {a.name for a in self.algorithms}
+        for key in self.train:
+            if key in owners and not names & set(owners[key]):
+                raise ValueError(f"train.{key}: applies to {' and '.join(owners[key])}, none "
+                                 "of which is in the study's algorithms")
         return self
 
     def device_names(self) -> list[str]:
@@ -118,7 +144,7 @@ class StudyConfig(BaseModel):
         from pulsetrain.energy.models import energy_model_for
 
         require_torch_device(self.torch_device)
-        if all(a.name == "float" for a in self.algorithms):
+        if not any(algorithm(a.name).analog for a in self.algorithms):
             return
         for name in self.device_names():
             device = resolve_device(name)
@@ -132,15 +158,22 @@ class StudyConfig(BaseModel):
                 raise InputError(f"{name}: device has no pulse_width_s / amplitude_up_v / "
                                  "amplitude_down_v, which the energy accounting needs")
 
+    def _train_options(self, name: str) -> dict[str, Any]:
+        """``train`` options for the runs of algorithm ``name`` (others' own options left
+        out)."""
+        owners = owned_options()
+        return {k: v for k, v in self.train.items() if k not in owners or name in owners[k]}
+
     def runs(self) -> list[TrainConfig]:
         """Every training run of the study (duplicates, e.g. a seed listed twice, once)."""
         out: list[TrainConfig] = []
         seen: set[str] = set()
         names = self.device_names()
         for algo in self.algorithms:
-            for device in (names if algo.name != "float" else names[:1]):
+            for device in (names if algorithm(algo.name).analog else names[:1]):
                 for seed in self.seeds:
                     run = TrainConfig(
+                        **self._train_options(algo.name),
                         device=device, algorithm=algo.name, lr=algo.lr, epochs=self.epochs,
                         batch_size=self.batch_size, hidden=self.hidden, seed=seed,
                         train_subset=self.train_subset, val_size=self.val_size,

@@ -1,40 +1,105 @@
-"""Run a study: every (device × algorithm × seed), resumable, in a pluggable executor."""
+"""Run a study: every (device × algorithm × seed), resumable, on a pluggable executor.
+
+The driver (:func:`run_study`, in the calling process) is the single writer of the
+study's results store: the executor trains the tasks wherever it likes and streams back
+what each run reports (:class:`~pulsetrain.training.records.RunEvent`); only
+checkpoints are written by the workers, under ``OUT/checkpoints`` (a path every worker
+must reach).  Executors are peers behind one small interface (:class:`Executor`):
+:class:`SerialExecutor` (in this process) and :class:`LocalPoolExecutor` (a process
+pool on this machine); a distributed one is one more subclass.
+"""
 
 from __future__ import annotations
 
 import json
 import multiprocessing
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from pulsetrain.store.sqlite import ResultStore
 from pulsetrain.study.config import StudyConfig
 from pulsetrain.training.config import TrainConfig
+from pulsetrain.training.records import EventSink, RunEvent
 
 STUDY_FILE = "study.json"
 RESULTS_FILE = "results.sqlite"
 
 
-class Executor(Protocol):
-    """What :func:`run_study` needs from an executor (``concurrent.futures`` style)."""
-
-    def map(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]: ...
-
-
 @dataclass(frozen=True)
 class RunTask:
-    """Runs one worker trains: one run, or several as a stack.  ``progress``: a queue
-    (multiprocessing manager proxy) that receives each finished epoch's metrics."""
+    """Runs one worker trains: one run, or several as a stack (``mvm`` mode), with
+    checkpoints under ``out`` and torch/numba limited to ``threads`` (None: as they are)."""
 
     configs: tuple[dict[str, Any], ...]
     out: str
     threads: int | None
     mvm: str = "batched"
-    progress: Any = None
+
+
+class Executor(ABC):
+    """Trains tasks and streams back what their runs report.
+
+    :meth:`run` must call ``emit`` in the calling (driver) process for every
+    :class:`~pulsetrain.training.records.RunEvent` of every task, in the order each
+    run emitted them, and yield each task's results (:func:`run_task`'s return value) as
+    the task finishes.
+    """
+
+    @abstractmethod
+    def run(self, tasks: Sequence[RunTask], emit: EventSink) -> Iterator[list[dict[str, Any]]]:
+        """Train ``tasks``; see the class docstring."""
+
+
+class SerialExecutor(Executor):
+    """Every task in this process, one after the other."""
+
+    def run(self, tasks: Sequence[RunTask], emit: EventSink) -> Iterator[list[dict[str, Any]]]:
+        for task in tasks:
+            yield run_task(task, emit)
+
+
+class LocalPoolExecutor(Executor):
+    """A process pool on this machine (``workers`` processes, one thread each).
+
+    Workers are spawned, not forked (a parent that already ran numba's OpenMP kernels
+    must not fork); their events come back through a manager queue and are passed to
+    ``emit`` by a relay thread of the driver.
+    """
+
+    def __init__(self, workers: int) -> None:
+        if workers < 1:
+            raise ValueError(f"workers must be >= 1, got {workers}")
+        self.workers = workers
+
+    def run(self, tasks: Sequence[RunTask], emit: EventSink) -> Iterator[list[dict[str, Any]]]:
+        ctx = multiprocessing.get_context("spawn")
+        with ctx.Manager() as manager, ProcessPoolExecutor(max_workers=self.workers,
+                                                           mp_context=ctx) as pool:
+            queue = manager.Queue()
+            relay = threading.Thread(target=_relay, args=(queue, emit), daemon=True)
+            relay.start()
+            try:
+                futures = [pool.submit(_queued_task, task, queue) for task in tasks]
+                for future in futures:
+                    yield future.result()
+            finally:
+                queue.put(None)
+                relay.join()
+
+
+def _queued_task(task: RunTask, queue: Any) -> list[dict[str, Any]]:
+    return run_task(task, queue.put)
+
+
+def _relay(queue: Any, emit: EventSink) -> None:
+    """Pass the workers' events to ``emit`` until a ``None`` arrives."""
+    while (event := queue.get()) is not None:
+        emit(event)
 
 
 def plan_stacks(runs: list[TrainConfig], stack: int | str, workers: int
@@ -82,13 +147,12 @@ def _mnist(cfg: TrainConfig) -> Any:
     return _DATA[key]
 
 
-def _run_task(task: RunTask, on_epoch: Callable[[dict[str, Any]], None] | None = None
-              ) -> list[dict[str, Any]]:
-    """Worker body: train the task's run(s), resuming from their checkpoints."""
+def run_task(task: RunTask, emit: EventSink) -> list[dict[str, Any]]:
+    """Worker body: train the task's run(s), resuming from their checkpoints, and report
+    every event to ``emit``; returns one summary per run."""
     import torch
 
-    from pulsetrain.training.stacked import train_stacked
-    from pulsetrain.training.trainer import train
+    from pulsetrain.training.driver import train_runs
 
     if task.threads:
         torch.set_num_threads(task.threads)
@@ -99,14 +163,9 @@ def _run_task(task: RunTask, on_epoch: Callable[[dict[str, Any]], None] | None =
         except ImportError:  # pragma: no cover
             pass
     cfgs = [TrainConfig.model_validate(c) for c in task.configs]
-    if on_epoch is None and task.progress is not None:
-        on_epoch = task.progress.put
-    if len(cfgs) == 1:
-        results = [train(cfgs[0], out=task.out, resume=True, data=_mnist(cfgs[0]),
-                         on_epoch=on_epoch)]
-    else:
-        results = train_stacked(cfgs, out=task.out, resume=True, data=_mnist(cfgs[0]),
-                                mvm=task.mvm, on_epoch=on_epoch)
+    mvm = "exact" if len(cfgs) == 1 else task.mvm
+    results = train_runs(cfgs, out=task.out, resume=True, data=_mnist(cfgs[0]), mvm=mvm,
+                         sink=emit)
     return [{"key": r.key, "test_acc": r.final["test_acc"], "device": c.device,
              "algorithm": c.algorithm, "seed": c.seed} for r, c in zip(results, cfgs,
                                                                       strict=True)]
@@ -120,11 +179,11 @@ def run_study(cfg: StudyConfig, out: str | Path, executor: Executor | None = Non
 
     Finished runs (status ``done`` in the store) are never recomputed; a half-finished
     run continues from its last checkpoint.  Runs of one network shape train together
-    as stacks (``cfg.stack``, see :func:`plan_stacks`).  With ``cfg.workers > 1`` a
-    local process pool trains the tasks in parallel (one thread each), or pass any
-    ``executor`` with a ``map`` method (e.g. a distributed one).  ``on_done`` is called
-    per finished run; ``on_epoch`` per finished epoch of a run (in this process and from
-    the local pool's workers; not through a custom executor).
+    as stacks (``cfg.stack``, see :func:`plan_stacks`).  The executor: ``executor``, else
+    a :class:`LocalPoolExecutor` with ``cfg.workers`` processes when there is more than
+    one task and worker, else a :class:`SerialExecutor`.  This process writes the store
+    from the events the runs report; ``on_epoch`` is called per new epoch of a run and
+    ``on_done`` per finished run, whatever the executor.
     """
     cfg.check()
     out = Path(out)
@@ -145,51 +204,26 @@ def run_study(cfg: StudyConfig, out: str | Path, executor: Executor | None = Non
     groups = [g for g in plan_stacks(runs, cfg.stack, cfg.workers)
               if any(r.key() in pending for r in g)]
     pool = executor is None and cfg.workers > 1 and len(groups) > 1
-    threads = 1 if pool else None
+    if executor is None:
+        executor = LocalPoolExecutor(cfg.workers) if pool else SerialExecutor()
+    threads = 1 if isinstance(executor, LocalPoolExecutor) else None
+    tasks = [RunTask(tuple(r.model_dump(mode="json") for r in g), str(out), threads,
+                     cfg.stack_mvm) for g in groups]
+    lock = threading.Lock()  # events may arrive on an executor's relay thread
 
-    def tasks(progress: Any = None) -> list[RunTask]:
-        return [RunTask(tuple(r.model_dump(mode="json") for r in g), str(out), threads,
-                        cfg.stack_mvm, progress) for g in groups]
+    def emit(event: RunEvent) -> None:
+        with lock:
+            store.apply(event)
+            if event.kind == "epoch" and not event.replay and event.key in pending \
+                    and on_epoch is not None:
+                on_epoch(event.metrics)
 
-    if executor is not None:
-        return done + _collect(executor.map(_run_task, tasks()), pending, done, total,
-                               on_done)
-    if not pool:
-        return done + _collect((_run_task(t, on_epoch) for t in tasks()), pending, done,
-                               total, on_done)
-    # spawn, not fork: a parent that already ran numba's parallel (OpenMP) kernels must
-    # not fork (GNU OpenMP aborts the child); workers report epochs through a queue
-    ctx = multiprocessing.get_context("spawn")
-    with ctx.Manager() as manager, ProcessPoolExecutor(max_workers=cfg.workers,
-                                                       mp_context=ctx) as workers:
-        queue = manager.Queue()
-        relay = threading.Thread(target=_relay, args=(queue, on_epoch), daemon=True)
-        relay.start()
-        try:
-            return done + _collect(workers.map(_run_task, tasks(queue)), pending, done,
-                                   total, on_done)
-        finally:
-            queue.put(None)
-            relay.join()
-
-
-def _relay(queue: Any, on_epoch: Callable[[dict[str, Any]], None] | None) -> None:
-    """Pass the workers' epoch reports to ``on_epoch`` until a ``None`` arrives."""
-    while (item := queue.get()) is not None:
-        if on_epoch is not None:
-            on_epoch(item)
-
-
-def _collect(results: Iterable[list[dict[str, Any]]], pending: set[str],
-             done: list[dict[str, Any]], total: int,
-             on_done: Callable[[dict[str, Any], int, int], None] | None
-             ) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    for items in results:
+    out_items: list[dict[str, Any]] = []
+    for items in executor.run(tasks, emit):
         for item in items:
             if item["key"] not in pending:  # a finished run that rode along in its stack
                 continue
-            out.append(item)
+            out_items.append(item)
             if on_done is not None:
-                on_done(item, len(done) + len(out), total)
-    return out
+                on_done(item, len(done) + len(out_items), total)
+    return done + out_items

@@ -22,8 +22,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from pulsetrain.crossbar.noise import mix32_int
+from pulsetrain.crossbar.kernels import check_bl
+from pulsetrain.crossbar.noise import GOLDEN, mix32_int
 from pulsetrain.crossbar.symmetry import estimate_symmetry_points
+from pulsetrain.crossbar.tile import AnalogTile
 from pulsetrain.devices.symmetry import symmetry_point
 from pulsetrain.training.layers import AnalogLinear, analog_layers
 
@@ -60,7 +62,7 @@ class AnalogOptimizer(torch.optim.Optimizer):
 
     def layer_seed(self, layer_index: int) -> int:
         """Seed of this step's draws for one layer (a hash of seed, step, layer)."""
-        return mix32_int(mix32_int(self.seed * 0x9E3779B1 + self.steps) + layer_index)
+        return mix32_int(mix32_int(self.seed * GOLDEN + self.steps) + layer_index)
 
     @torch.no_grad()
     def step(self, closure: Callable[[], float] | None = None) -> None:  # type: ignore[override]
@@ -83,6 +85,17 @@ class AnalogOptimizer(torch.optim.Optimizer):
                      lr: float) -> None:
         """Turn one layer's ``x`` (batch × in) and ``δ`` (batch × out) into pulses."""
         raise NotImplementedError
+
+    def layer_tiles(self) -> list[list[AnalogTile]]:
+        """Per analog layer, every tile this rule programs (pulse counts and energy are
+        summed over them); by default each layer's own tile.  A rule with more arrays
+        per layer (e.g. Tiki-Taka's A) lists them here and checkpoints them in
+        :meth:`extra_state`."""
+        return [[layer.tile] for layer in self.layers]
+
+    def epoch_metrics(self) -> dict[str, Any]:
+        """Counters this rule adds to each epoch's metrics (e.g. digital operations)."""
+        return {}
 
     def extra_state(self) -> dict[str, Any]:
         """Algorithm state beyond the layers' tiles (for checkpoints)."""
@@ -112,8 +125,7 @@ class StochasticPulseSGD(AnalogOptimizer):
                  update_management: bool = True, bl_management: bool = True,
                  seed: int = 0, granularity: float | None = None) -> None:
         super().__init__(model, lr, seed)
-        if not 1 <= bl <= 63:
-            raise ValueError(f"bl must be in 1..63, got {bl}")
+        check_bl(bl)
         if granularity is not None and not granularity > 0:
             raise ValueError(f"granularity must be > 0, got {granularity}")
         self.granularity = granularity
@@ -160,6 +172,9 @@ class MixedPrecisionSGD(AnalogOptimizer):
         self.digital_updates += x.shape[0] * chi.numel()
         layer.tile.transfer_accumulator(chi, self.eps_up[index], self.eps_down[index],
                                         self.layer_seed(index))
+
+    def epoch_metrics(self) -> dict[str, Any]:
+        return {"digital_updates_total": self.digital_updates}
 
     def extra_state(self) -> dict[str, Any]:
         return {**super().extra_state(), "chi": [c.clone() for c in self.chi],

@@ -6,25 +6,41 @@ import hashlib
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import torch
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from pulsetrain.crossbar.mvm import PERIPHERY
 from pulsetrain.errors import InputError, describe_validation_error
+from pulsetrain.training.registry import algorithm, owned_options
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
 
-Algorithm = Literal["sgd", "mixed-precision", "sp-shift", "float"]
 
-DEFAULT_LR: dict[str, float] = {"sgd": 0.05, "mixed-precision": 0.5, "sp-shift": 0.1,
-                                "float": 0.5}
-"""Learning rates of the thesis setup (DOMAIN.md §7); float uses 0.5 (0.01 in the thesis
-gave a weak 94 %)."""
+
+def check_algorithm(name: str) -> str:
+    """``name`` if it is a registered algorithm (:mod:`pulsetrain.training.registry`)."""
+    algorithm(name)
+    return name
+
+
+Algorithm = Annotated[str, AfterValidator(check_algorithm)]
+
+
+def check_periphery(name: str) -> str:
+    """``name`` if it is a registered periphery model (:mod:`pulsetrain.crossbar.mvm`)."""
+    PERIPHERY[name]
+    return name
+
+
+PeripheryName = Annotated[str, AfterValidator(check_periphery)]
+"""A config field naming a registered training algorithm (``sgd``, ``mixed-precision``,
+``sp-shift``, ``float``, and any registered later)."""
 
 
 def check_torch_device(spec: str) -> str:
@@ -66,7 +82,7 @@ class TrainConfig(BaseModel):
 
     device: str = Field("ID161ZR15000-200ns", description="built-in name or device file")
     algorithm: Algorithm = "mixed-precision"
-    lr: float | None = Field(None, gt=0, description="default: per algorithm (DEFAULT_LR)")
+    lr: float | None = Field(None, gt=0, description="default: the algorithm's (registry)")
     epochs: int = Field(25, ge=1)
     batch_size: int = Field(64, ge=1)
     hidden: list[int] = Field(default_factory=lambda: [256, 128])
@@ -94,6 +110,8 @@ class TrainConfig(BaseModel):
     torch_device: TorchDevice = Field("cpu", description="torch device of the tensors: cpu, "
                                       "cuda, cuda:N (the CUDA path runs the torch kernels; "
                                       "untimed)")
+    periphery: PeripheryName = Field("ideal", description="what the analog read-out does to "
+                                     "the MVMs (pulsetrain.crossbar.mvm registry)")
 
     @model_validator(mode="after")
     def _check(self) -> TrainConfig:
@@ -102,17 +120,66 @@ class TrainConfig(BaseModel):
         if self.backend == "numba" and torch.device(self.torch_device).type != "cpu":
             raise ValueError(f"backend 'numba' runs on CPU tensors only, but torch_device is "
                              f"{self.torch_device!r}: use backend auto or torch")
+        mine = set(algorithm(self.algorithm).options)
+        for option, owners in owned_options().items():
+            if option in mine or option not in type(self).model_fields:
+                continue
+            if getattr(self, option) != type(self).model_fields[option].get_default(
+                    call_default_factory=True):
+                raise ValueError(f"option {option!r} applies to {' and '.join(owners)}, not "
+                                 f"to algorithm {self.algorithm!r}")
         return self
 
     @property
     def learning_rate(self) -> float:
-        """``lr`` or the algorithm's default."""
-        return self.lr if self.lr is not None else DEFAULT_LR[self.algorithm]
+        """``lr`` or the algorithm's default (:mod:`pulsetrain.training.registry`)."""
+        return self.lr if self.lr is not None else algorithm(self.algorithm).default_lr
 
     def key(self) -> str:
-        """Hash of the full config: identifies the run in stores and checkpoints."""
-        blob = json.dumps(self.model_dump(mode="json"), sort_keys=True)
-        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+        """Identifies the run in stores and checkpoints (see :func:`run_key`)."""
+        return run_key(self)
+
+    def stored(self) -> dict[str, Any]:
+        """The config as stores and results record it (:func:`keyed_fields`)."""
+        return keyed_fields(self)
+
+
+KEY_FIELDS_V1 = (
+    "device", "algorithm", "lr", "epochs", "batch_size", "hidden", "activation",
+    "lr_step_epochs", "lr_gamma", "seed", "bl", "update_management", "bl_management",
+    "mp_epsilon", "granularity", "sp_mode", "sp_offset", "c2c_noise", "step_gain_std",
+    "bound_std", "up_down_std", "data_dir", "val_size", "train_subset", "test_subset",
+    "backend", "torch_device")
+"""The fields of the first key schema: always hashed, defaults included (so the keys of
+runs stored before later options existed stay what they were)."""
+KEY_SCHEMA = 2
+"""Key schema version; fields added after :data:`KEY_FIELDS_V1` enter the hash only
+when they differ from their defaults."""
+
+
+def keyed_fields(cfg: BaseModel, v1_fields: tuple[str, ...] = KEY_FIELDS_V1) -> dict[str, Any]:
+    """What identifies a config: every field of ``v1_fields`` (defaults included, as before
+    schema 2) plus each later field whose value differs from its default.  This is also
+    what stores record for a run, so a store's rows do not change when an option is
+    added."""
+    data = cfg.model_dump(mode="json")
+    defaults = type(cfg)().model_dump(mode="json")
+    return {k: v for k, v in data.items() if k in v1_fields or v != defaults.get(k)}
+
+
+def run_key(cfg: BaseModel, v1_fields: tuple[str, ...] = KEY_FIELDS_V1) -> str:
+    """16 hex digits of SHA-256 over :func:`keyed_fields`: the v1 fields as they always
+    were, plus, under ``"key_schema"`` and ``"added"``, the later fields that differ from
+    their defaults.  Adding an option with a default therefore never re-keys a stored
+    run; setting it does."""
+    fields = keyed_fields(cfg, v1_fields)
+    blob: dict[str, Any] = {k: v for k, v in fields.items() if k in v1_fields}
+    added = {k: v for k, v in fields.items() if k not in v1_fields}
+    if added:
+        blob["key_schema"] = KEY_SCHEMA
+        blob["added"] = added
+    text = json.dumps(blob, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def load_config_file(path: str | Path, model: type[BaseModel] = TrainConfig) -> BaseModel:

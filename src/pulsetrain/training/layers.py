@@ -4,30 +4,13 @@ from __future__ import annotations
 
 import itertools
 import math
-from typing import Any
 
 import torch
 from torch import nn
 
+from pulsetrain.crossbar.mvm import Periphery, crossbar_mvm, make_periphery
 from pulsetrain.crossbar.tile import AnalogTile
 from pulsetrain.devices.lut import LutDevice
-
-
-class _AnalogMVM(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx: Any, x: torch.Tensor, anchor: torch.Tensor,  # type: ignore[override]
-                layer: AnalogLinear) -> torch.Tensor:
-        ctx.layer = layer
-        ctx.save_for_backward(x)
-        return layer.tile.forward(x)
-
-    @staticmethod
-    def backward(ctx: Any, grad_y: torch.Tensor  # type: ignore[override]
-                 ) -> tuple[torch.Tensor, torch.Tensor, None]:
-        (x,) = ctx.saved_tensors
-        layer: AnalogLinear = ctx.layer
-        layer.last_x, layer.last_d = x.detach(), grad_y.detach()
-        return layer.tile.backward(grad_y), torch.zeros(0, device=grad_y.device), None
 
 
 class AnalogLinear(nn.Module):
@@ -42,11 +25,12 @@ class AnalogLinear(nn.Module):
 
     def __init__(self, in_features: int, out_features: int, device: LutDevice,
                  generator: torch.Generator, bias: bool = True, backend: str = "auto",
-                 torch_device: torch.device | str = "cpu") -> None:
+                 torch_device: torch.device | str = "cpu",
+                 periphery: Periphery | None = None) -> None:
         super().__init__()
         self.in_features, self.out_features = in_features, out_features
         self.tile = AnalogTile(device, out_features, in_features, generator, torch_device,
-                               backend)
+                               backend, periphery)
         bound = 1.0 / math.sqrt(in_features)
         init = torch.rand(out_features, in_features, generator=generator) * 2 * bound - bound
         self.tile.set_weight(init.to(torch_device))
@@ -59,8 +43,13 @@ class AnalogLinear(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``x Wᵀ + b``; records ``x`` and ``δ`` for the update during backward."""
-        y: torch.Tensor = _AnalogMVM.apply(x, self._anchor, self)  # type: ignore[no-untyped-call]
+        y = crossbar_mvm(x[None], self._anchor, self.tile.weight[None], [self])[0]
         return y + self.bias if self.bias is not None else y
+
+    @property
+    def periphery(self) -> Periphery:
+        """The tile's periphery (what the read-out does to the MVM results)."""
+        return self.tile.periphery
 
     def digital_parameters(self) -> list[nn.Parameter]:
         """Parameters updated digitally (the bias)."""
@@ -76,12 +65,14 @@ ACTIVATIONS = {"sigmoid": nn.Sigmoid, "relu": nn.ReLU, "tanh": nn.Tanh}
 
 def build_mlp(sizes: list[int], device: LutDevice | None, seed: int = 0,
               activation: str = "sigmoid", backend: str = "auto",
-              torch_device: torch.device | str = "cpu") -> nn.Sequential:
+              torch_device: torch.device | str = "cpu",
+              periphery: str = "ideal") -> nn.Sequential:
     """MLP ``sizes[0] → … → sizes[-1]`` with log-softmax output.
 
     With ``device=None`` the layers are ``nn.Linear`` (floating-point baseline),
     initialised from the same generator so both start alike (exactly so when the device
-    has no d2d variation, whose draws come first).
+    has no d2d variation, whose draws come first).  ``periphery``: a registered
+    :class:`~pulsetrain.crossbar.mvm.Periphery` name, one instance per analog layer.
     """
     if activation not in ACTIVATIONS:
         raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
@@ -97,7 +88,8 @@ def build_mlp(sizes: list[int], device: LutDevice | None, seed: int = 0,
             layers.append(lin.to(torch_device))
         else:
             layers.append(AnalogLinear(n_in, n_out, device, gen, backend=backend,
-                                       torch_device=torch_device))
+                                       torch_device=torch_device,
+                                       periphery=make_periphery(periphery)))
         if k < len(sizes) - 2:
             layers.append(ACTIVATIONS[activation]())
     layers.append(nn.LogSoftmax(dim=1))

@@ -18,7 +18,6 @@ relative), after which a run's stochastic pulse trains can differ from its solo 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -26,47 +25,24 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from pulsetrain.crossbar.mvm import crossbar_mvm
 from pulsetrain.training.config import TrainConfig
-from pulsetrain.training.data import MNIST, Split, load_mnist
+from pulsetrain.training.data import Split
 from pulsetrain.training.layers import AnalogLinear, analog_layers
-from pulsetrain.training.trainer import (
-    BatchCallback,
-    EpochCallback,
-    RunLog,
-    Trainer,
-    TrainResult,
-)
+from pulsetrain.training.registry import algorithm
+from pulsetrain.training.trainer import BatchCallback, Trainer
 
 MVM_MODES = ("batched", "exact")
 
 
 def stack_signature(cfg: TrainConfig) -> tuple[Any, ...] | None:
     """What runs of one stack must share: network shape, batch size, epochs, data and
-    torch device.  ``None`` for the float baseline, which never stacks."""
-    if cfg.algorithm == "float":
+    torch device.  ``None`` for a digital algorithm (the float baseline), which never
+    stacks."""
+    if not algorithm(cfg.algorithm).analog:
         return None
     return (tuple(cfg.hidden), cfg.activation, cfg.batch_size, cfg.epochs, cfg.data_dir,
             cfg.val_size, cfg.train_subset, cfg.test_subset, cfg.torch_device)
-
-
-class _BatchedMVM(torch.autograd.Function):
-    """``y[r] = x[r] W[r]ᵀ`` for all runs; records each run's ``x`` and ``δ`` on its layer."""
-
-    @staticmethod
-    def forward(ctx: Any, x: torch.Tensor, anchor: torch.Tensor,  # type: ignore[override]
-                weight: torch.Tensor, layers: list[AnalogLinear]) -> torch.Tensor:
-        ctx.layers = layers
-        ctx.save_for_backward(x, weight)
-        return torch.bmm(x, weight.transpose(1, 2))
-
-    @staticmethod
-    def backward(ctx: Any, grad_y: torch.Tensor  # type: ignore[override]
-                 ) -> tuple[torch.Tensor, torch.Tensor, None, None]:
-        x, weight = ctx.saved_tensors
-        for r, layer in enumerate(ctx.layers):
-            layer.last_x, layer.last_d = x[r].detach(), grad_y[r].detach()
-        return (torch.bmm(grad_y, weight), torch.zeros(0, device=grad_y.device), None,
-                None)
 
 
 def check_stack(cfgs: Sequence[TrainConfig], mvm: str) -> None:
@@ -76,7 +52,7 @@ def check_stack(cfgs: Sequence[TrainConfig], mvm: str) -> None:
     if not cfgs:
         raise ValueError("a stack needs at least one run")
     sigs = {stack_signature(c) for c in cfgs}
-    if None in sigs:
+    if None in sigs and len(cfgs) > 1:
         raise ValueError("the float baseline does not stack: train it on its own")
     if len(sigs) > 1:
         raise ValueError("runs of a stack must share network shape, batch size, epochs, "
@@ -95,9 +71,9 @@ class RunStack:
         ``"batched"`` (one ``bmm`` per layer for all runs) or ``"exact"`` (each run's
         own layer calls: bit-identical to training the runs one by one).
 
-    The batched MVM computes ``x Wᵀ`` and ``δ W`` itself, without
-    :meth:`AnalogTile.forward`/:meth:`~AnalogTile.backward`: hooks added there (output
-    noise, ADC/DAC) must be mirrored here, or use ``mvm="exact"``.
+    Both modes run the one MVM path (:mod:`pulsetrain.crossbar.mvm`) with each run's
+    periphery.  A stack of one run (:func:`~pulsetrain.training.trainer.train`) calls the
+    run's model: a float baseline trains this way too.
     """
 
     def __init__(self, trainers: Sequence[Trainer], mvm: str = "batched") -> None:
@@ -132,7 +108,7 @@ class RunStack:
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Log-probabilities ``(R, batch, classes)`` of inputs ``x`` ``(R, batch, in)``."""
-        if self.mvm == "exact":
+        if self.mvm == "exact" or len(self.trainers) == 1:
             return torch.stack([t.model(x[r]) for r, t in enumerate(self.trainers)])
         h = x
         for step in self._plan:
@@ -141,7 +117,7 @@ class RunStack:
                 w = self.weights[step]
                 weight = (w - self.refs[step]
                           if any(layer.tile.has_reference for layer in group) else w)
-                h = _BatchedMVM.apply(h, self._anchor, weight, group)  # type: ignore[no-untyped-call]
+                h = crossbar_mvm(h, self._anchor, weight, group, batched=True)
                 if group[0].bias is not None:
                     h = h + torch.stack([layer.bias for layer in group])[:, None, :]
             elif isinstance(step, nn.LogSoftmax):
@@ -182,47 +158,3 @@ class RunStack:
             if on_batch is not None:
                 on_batch(k + 1, n_batches)
         return [float(v) / len(data) for v in totals]
-
-
-def train_stacked(cfgs: Sequence[TrainConfig], out: str | None = None, resume: bool = False,
-                  data: MNIST | None = None, mvm: str = "batched",
-                  on_epoch: EpochCallback | None = None,
-                  on_batch: BatchCallback | None = None) -> list[TrainResult]:
-    """Train several configurations together (see the module docstring).
-
-    Store, checkpoints and resume work per run as in
-    :func:`~pulsetrain.training.trainer.train`; resumed runs behind the others catch up
-    in the full stack (the others ride along and are restored), so they end with the
-    numbers of an uninterrupted stack.  A run's ``wall_s`` is the stack's epoch time
-    divided by the number of runs in it (``stacked_runs`` in its metrics).
-    """
-    cfgs = list(cfgs)
-    check_stack(cfgs, mvm)  # before any run is marked "running" in the store
-    if len({c.key() for c in cfgs}) != len(cfgs):
-        raise ValueError("a stack holds each configuration once")
-    first = cfgs[0]
-    data = data or load_mnist(first.data_dir, first.val_size, train_subset=first.train_subset,
-                              test_subset=first.test_subset)
-    trainers = [Trainer.build(c) for c in cfgs]
-    logs = [RunLog(t, out, resume) for t in trainers]
-    stack = RunStack(trainers, mvm)
-    for epoch in range(min(log.epochs_done for log in logs) + 1, first.epochs + 1):
-        active = [k for k, log in enumerate(logs) if log.epochs_done < epoch]
-        # runs already past this epoch (a kill fell between two runs' records) ride along
-        # and are restored afterwards: the stack keeps its size, so the lagging runs
-        # compute exactly as in an uninterrupted stack
-        riders = {k: trainers[k].state() for k in range(len(trainers)) if k not in active}
-        t0 = time.perf_counter()
-        lrs = [t.optimizer.param_groups[0]["lr"] for t in trainers]
-        losses = stack.train_epoch(data.train, epoch, on_batch)
-        for k in active:
-            trainers[k].scheduler.step()
-        wall = (time.perf_counter() - t0) / len(stack)
-        for k, state in riders.items():
-            trainers[k].load_state(state)
-        for k in active:
-            metrics = logs[k].record_epoch(epoch, lrs[k], losses[k], wall, data,
-                                           stacked_runs=len(stack))
-            if on_epoch is not None:
-                on_epoch(metrics)
-    return [log.finish() for log in logs]

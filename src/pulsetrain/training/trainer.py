@@ -1,8 +1,10 @@
-"""The training loop: epochs, metrics, checkpoints, resume (no printing; callbacks report)."""
+"""One run's trainer (model, update rule, schedule, evaluation, checkpoint state) and its
+per-epoch bookkeeping (metrics, store, checkpoints, resume).  The epoch loop and the
+driver that serve single and stacked runs are in :mod:`pulsetrain.training.stacked` and
+:mod:`pulsetrain.training.driver`."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from functools import partial
@@ -16,25 +18,21 @@ from torch import nn
 from pulsetrain.devices.builtin import resolve_device
 from pulsetrain.devices.lut import LutDevice, Variation
 from pulsetrain.fileio import atomic_write
-from pulsetrain.store.sqlite import ResultStore
-from pulsetrain.training.algorithms import (
-    AnalogOptimizer,
-    MixedPrecisionSGD,
-    StochasticPulseSGD,
-    SymmetryShiftReport,
-    shift_to_symmetry_point,
-)
+from pulsetrain.training.algorithms import AnalogOptimizer, SymmetryShiftReport
 from pulsetrain.training.config import TrainConfig, require_torch_device
-from pulsetrain.training.data import MNIST, Split, load_mnist
+from pulsetrain.training.data import MNIST, Split
 from pulsetrain.training.layers import analog_layers, build_mlp
+from pulsetrain.training.records import EventSink, RunEvent
+from pulsetrain.training.registry import algorithm
 
 EpochCallback = Callable[[dict[str, Any]], None]
 BatchCallback = Callable[[int, int], None]
 
 
 def training_device(cfg: TrainConfig) -> LutDevice | None:
-    """The device of a config with its noise overrides; ``None`` for the float baseline."""
-    if cfg.algorithm == "float":
+    """The device of a config with its noise overrides; ``None`` for a digital algorithm
+    (the float baseline)."""
+    if not algorithm(cfg.algorithm).analog:
         return None
     dev = resolve_device(cfg.device)
     var = dev.variation
@@ -70,21 +68,9 @@ class Trainer:
         device = training_device(cfg)
         sizes = [784, *cfg.hidden, 10]
         model = build_mlp(sizes, device, seed=cfg.seed, activation=cfg.activation,
-                          backend=cfg.backend, torch_device=cfg.torch_device)
-        lr = cfg.learning_rate
-        sp_report = None
-        opt: torch.optim.Optimizer
-        if cfg.algorithm == "float":
-            opt = torch.optim.SGD(model.parameters(), lr=lr)
-        elif cfg.algorithm == "mixed-precision":
-            opt = MixedPrecisionSGD(model, lr=lr, epsilon=cfg.mp_epsilon, seed=cfg.seed)
-        else:
-            if cfg.algorithm == "sp-shift":
-                sp_report = shift_to_symmetry_point(model, cfg.sp_mode, cfg.sp_offset)
-            opt = StochasticPulseSGD(model, lr=lr, bl=cfg.bl,
-                                     update_management=cfg.update_management,
-                                     bl_management=cfg.bl_management, seed=cfg.seed,
-                                     granularity=cfg.granularity)
+                          backend=cfg.backend, torch_device=cfg.torch_device,
+                          periphery=cfg.periphery)
+        opt, sp_report = algorithm(cfg.algorithm).build(model, cfg, cfg.learning_rate)
         sched = torch.optim.lr_scheduler.StepLR(opt, cfg.lr_step_epochs, cfg.lr_gamma)
         return cls(cfg, model, opt, sched, sp_report)
 
@@ -160,9 +146,13 @@ class Trainer:
         return correct / len(data)
 
     def pulse_totals(self) -> list[dict[str, int]]:
-        """Cumulative up/down pulses per analog layer."""
-        return [{"up": layer.tile.pulses.up, "down": layer.tile.pulses.down}
-                for layer in analog_layers(self.model)]
+        """Cumulative up/down pulses per analog layer, summed over every tile the update
+        rule owns in that layer (:meth:`AnalogOptimizer.layer_tiles`)."""
+        if not isinstance(self.optimizer, AnalogOptimizer):
+            return []
+        return [{"up": sum(t.pulses.up for t in tiles),
+                 "down": sum(t.pulses.down for t in tiles)}
+                for tiles in self.optimizer.layer_tiles()]
 
 
 @dataclass
@@ -180,41 +170,69 @@ class TrainResult:
         return self.epochs[-1]
 
 
-class RunLog:
-    """Per-epoch bookkeeping of one run: metrics, results store, checkpoints, resume.
+@dataclass(frozen=True)
+class CheckpointView:
+    """What a checkpoint holds, for readers outside training (reports): per analog layer
+    the device states and references, and the per-epoch metrics so far."""
 
-    With ``out`` set, every finished epoch is written to ``OUT/results.sqlite`` and a
-    checkpoint ``OUT/checkpoints/KEY.pt`` (atomically); with ``resume`` the trainer is
-    restored to its last checkpointed epoch first.  Shared by :func:`train` and
-    :func:`pulsetrain.training.stacked.train_stacked`.
+    device_states: list[torch.Tensor]
+    """``w`` of each analog layer's tile (weight units, CPU)."""
+    references: list[torch.Tensor]
+    """``w_ref`` of each analog layer's tile (zero unless SP shifting set them)."""
+    history: list[dict[str, Any]]
+
+    @property
+    def effective_weights(self) -> list[torch.Tensor]:
+        """``w − w_ref`` per analog layer."""
+        return [w - r for w, r in zip(self.device_states, self.references, strict=True)]
+
+
+def read_checkpoint(path: str | Path) -> CheckpointView:
+    """Open a run's checkpoint (``OUT/checkpoints/KEY.pt``) on the CPU."""
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    return CheckpointView([t["w"] for t in state["tiles"]], [t["ref"] for t in state["tiles"]],
+                          list(state["history"]))
+
+
+class RunLog:
+    """Per-epoch bookkeeping of one run: metrics, checkpoints, resume, events.
+
+    With ``out`` set, every finished epoch writes a checkpoint
+    ``OUT/checkpoints/KEY.pt`` (atomically) before it is reported; with ``resume`` the
+    trainer is restored to its last checkpointed epoch first.  What the run reports
+    goes to ``sink`` as :class:`~pulsetrain.training.records.RunEvent` s: ``start``,
+    every restored epoch again (``replay``: an interruption between a checkpoint and
+    the store write loses no epoch), every new epoch, ``done``.  Used by the driver
+    (:func:`pulsetrain.training.driver.train_runs`) for every run.
     """
 
     def __init__(self, trainer: Trainer, out: str | Path | None = None,
-                 resume: bool = False) -> None:
+                 resume: bool = False, sink: EventSink | None = None) -> None:
         self.trainer = trainer
         cfg = trainer.cfg
         self.key = cfg.key()
-        self.store: ResultStore | None = None
+        self.sink = sink
         self.ckpt: Path | None = None
         if out is not None:
-            out = Path(out)
-            self.store = ResultStore(out / "results.sqlite")
-            self.ckpt = out / "checkpoints" / f"{self.key}.pt"
+            self.ckpt = Path(out) / "checkpoints" / f"{self.key}.pt"
             self.ckpt.parent.mkdir(parents=True, exist_ok=True)
             if resume and self.ckpt.is_file():
                 # tensors come back on the CPU and are copied into the run's own tensors,
                 # so a checkpoint resumes whatever torch device wrote it
                 trainer.load_state(torch.load(self.ckpt, map_location="cpu",
                                               weights_only=False))
-            finished = len(trainer.history) >= cfg.epochs  # e.g. riding along in a stack
-            self.store.put_run(self.key, cfg.model_dump(mode="json"),
-                               "done" if finished else "running")
-            # an interruption between the checkpoint and the store write loses no epoch:
-            # the checkpoint's history is the reference, written back on resume
-            for done in trainer.history:
-                self.store.put_epoch(self.key, done["epoch"], done)
+        finished = len(trainer.history) >= cfg.epochs  # e.g. riding along in a stack
+        self._emit(RunEvent("start", self.key, cfg.stored(),
+                            "done" if finished else "running"))
+        for done in trainer.history:
+            self._emit(RunEvent("epoch", self.key, epoch=done["epoch"], metrics=done,
+                                replay=True))
         self._prev = trainer.history[-1]["layers"] if trainer.history else [
             {"up_total": 0, "down_total": 0} for _ in analog_layers(trainer.model)]
+
+    def _emit(self, event: RunEvent) -> None:
+        if self.sink is not None:
+            self.sink(event)
 
     @property
     def epochs_done(self) -> int:
@@ -238,47 +256,21 @@ class RunLog:
             "pulses_total": sum(x["up_total"] + x["down_total"] for x in layers),
             "layers": layers, "wall_s": wall_s,
         }
-        if isinstance(trainer.optimizer, MixedPrecisionSGD):
-            metrics["digital_updates_total"] = trainer.optimizer.digital_updates
+        if isinstance(trainer.optimizer, AnalogOptimizer):
+            metrics.update(trainer.optimizer.epoch_metrics())
         if trainer.sp_report is not None:  # the one-off cost of finding the references
             metrics["sp_estimation_pulses"] = trainer.sp_report.pulses
         if stacked_runs > 1:
             metrics["stacked_runs"] = stacked_runs
         trainer.history.append(metrics)
-        if self.store is not None and self.ckpt is not None:
+        if self.ckpt is not None:
             atomic_write(self.ckpt, partial(torch.save, trainer.state()))
-            self.store.put_epoch(self.key, epoch, metrics)
+        self._emit(RunEvent("epoch", self.key, epoch=epoch, metrics=metrics))
         return metrics
 
     def finish(self) -> TrainResult:
-        """Mark the run done in the store; its result."""
+        """Report the run done; its result."""
         cfg = self.trainer.cfg
-        if self.store is not None:
-            self.store.put_run(self.key, cfg.model_dump(mode="json"), "done")
+        self._emit(RunEvent("done", self.key, cfg.stored(), "done"))
         sp = asdict(self.trainer.sp_report) if self.trainer.sp_report else None
-        return TrainResult(self.key, cfg.model_dump(mode="json"), self.trainer.history, sp)
-
-
-def train(cfg: TrainConfig, out: str | Path | None = None, resume: bool = False,
-          data: MNIST | None = None, on_epoch: EpochCallback | None = None,
-          on_batch: BatchCallback | None = None) -> TrainResult:
-    """Train one configuration.
-
-    With ``out`` set, every finished epoch is written to ``OUT/results.sqlite``
-    and a checkpoint ``OUT/checkpoints/KEY.pt`` (atomically); with ``resume``
-    a run continues after its last checkpointed epoch and ends with the same
-    numbers as an uninterrupted run.
-    """
-    data = data or load_mnist(cfg.data_dir, cfg.val_size, train_subset=cfg.train_subset,
-                              test_subset=cfg.test_subset)
-    trainer = Trainer.build(cfg)
-    log = RunLog(trainer, out, resume)
-    for epoch in range(log.epochs_done + 1, cfg.epochs + 1):
-        t0 = time.perf_counter()
-        lr = trainer.optimizer.param_groups[0]["lr"]
-        loss = trainer.train_epoch(data.train, epoch, on_batch)
-        trainer.scheduler.step()
-        metrics = log.record_epoch(epoch, lr, loss, time.perf_counter() - t0, data)
-        if on_epoch is not None:
-            on_epoch(metrics)
-    return log.finish()
+        return TrainResult(self.key, cfg.stored(), self.trainer.history, sp)

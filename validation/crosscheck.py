@@ -20,10 +20,10 @@ from pulsetrain.crossbar.symmetry import estimate_symmetry_points
 from pulsetrain.crossbar.tile import AnalogTile
 from pulsetrain.devices.lut import LutDevice
 from pulsetrain.devices.symmetry import symmetry_point_analytic
-from pulsetrain.interop.aihwkit_bridge import run_aihwkit
 from pulsetrain.interop.aihwkit_params import aihwkit_granularity, to_piecewise_step
 from pulsetrain.training.algorithms import MixedPrecisionSGD, StochasticPulseSGD
 from pulsetrain.training.layers import build_mlp
+from validation.aihwkit_bridge import run_aihwkit
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,9 @@
 
 AIHWKit 1.1.0's CPU wheel needs torch 2.10.0, so it lives in a separate venv
 (``scripts/setup-aihwkit.sh`` creates ``.venv-aihwkit``) and pulsetrain talks to it
-with JSON over stdin/stdout (:mod:`pulsetrain.interop.aihwkit_worker`).  The venv's
-Python is taken from ``$PULSETRAIN_AIHWKIT_PYTHON`` or ``<repo>/.venv-aihwkit/bin/python``.
+with JSON over stdin/stdout (:mod:`validation.aihwkit_worker`).  The venv's Python is
+the ``python`` argument of :func:`aihwkit_python`, else ``$PULSETRAIN_AIHWKIT_PYTHON``,
+else ``.venv-aihwkit/bin/python`` in this checkout or in the working directory.
 """
 
 from __future__ import annotations
@@ -26,24 +27,24 @@ class AihwkitUnavailable(PulsetrainError):
     """The AIHWKit venv is missing or broken."""
 
 
-def _candidates() -> list[Path]:
+def _candidates(python: str | None) -> list[Path]:
     out = []
+    if python:
+        out.append(Path(python))
     if os.environ.get(ENV_VAR):
         out.append(Path(os.environ[ENV_VAR]))
-    here = Path(__file__).resolve()
-    for parent in here.parents:
-        if (parent / "pyproject.toml").exists():
-            out.append(parent / ".venv-aihwkit" / "bin" / "python")
-            break
+    checkout = Path(__file__).resolve().parents[1]  # validation/ lives in the checkout
+    out.append(checkout / ".venv-aihwkit" / "bin" / "python")
     out.append(Path.cwd() / ".venv-aihwkit" / "bin" / "python")
     return out
 
 
-@lru_cache(maxsize=1)
-def aihwkit_python() -> Path:
-    """Path of a Python that imports AIHWKit; raises :class:`AihwkitUnavailable` if none."""
+@lru_cache(maxsize=4)
+def aihwkit_python(python: str | None = None) -> Path:
+    """Path of a Python that imports AIHWKit (``python``, else the env var, else the
+    checkout's ``.venv-aihwkit``); raises :class:`AihwkitUnavailable` if none."""
     tried = []
-    for py in _candidates():
+    for py in _candidates(python):
         tried.append(str(py))
         if py.exists():
             probe = subprocess.run([str(py), "-c", "import aihwkit"], capture_output=True,

@@ -4,7 +4,7 @@
 
 The request is ``{"task": NAME, ...}``; the reply is one JSON object.  This file
 imports only AIHWKit, torch and numpy (pulsetrain is not installed in that venv),
-so :mod:`pulsetrain.interop.aihwkit_bridge` runs it as a script in a subprocess.
+so :mod:`validation.aihwkit_bridge` runs it as a script in a subprocess.
 Tasks: ``version``, ``response``, ``pulse_stats``, ``update_throughput``, ``drift``,
 ``backward``, ``symmetry_point``, ``train`` (optionally from given initial weights, with
 the weights after each epoch), ``throughput``.

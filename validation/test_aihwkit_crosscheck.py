@@ -3,7 +3,7 @@
 Create the venv with ``bash scripts/setup-aihwkit.sh``; the full set (all devices,
 training over seeds) is ``scripts/crosscheck_aihwkit.py``, whose tables are in
 docs/validation.md.  Tolerances are those of the issue and are justified in
-:mod:`pulsetrain.interop.crosscheck`.
+:mod:`validation.crosscheck`.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 
 from pulsetrain.devices import builtin_device
-from pulsetrain.interop import aihwkit_available, run_aihwkit
 from pulsetrain.interop.aihwkit_params import to_piecewise_step
-from pulsetrain.interop.crosscheck import (
+from validation.aihwkit_bridge import aihwkit_available, run_aihwkit
+from validation.crosscheck import (
     check_backward,
     check_drift,
     check_pulse_stats,
