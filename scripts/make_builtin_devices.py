@@ -2,26 +2,39 @@
 
     python scripts/make_builtin_devices.py ../shared/data/hzo-lbe247
 
-Fits every usable run of ID161ZR15000 with the package's own pipeline
-(``pulsetrain.workflows.fit_device_folder``, default options) and writes one
-JSON file per run to ``src/pulsetrain/data/devices/`` with provenance.  The
-raw measurement files are not copied.  ``tests/test_builtin.py`` refits from
-the data and checks these files still match.
+Fits the seven runs of ID161ZR15000 the published study trained on, twice:
+
+* recipe ``measured`` (``pulsetrain.workflows.fit_device_folder`` with the cutoffs windows
+  and a floor of 40 pulses per branch) → ``ID161ZR15000-<width>[-a|-b].json``;
+* recipe ``thesis`` (``pulsetrain.devices.get_recipe("thesis")``) →
+  ``ID161ZR15000-<width>[-a|-b]-thesis.json``, with the SP the thesis reported for the run
+  as ``metrics.symmetry_point_reported`` (from ../shared/reference/thesis-ID161ZR15000.json;
+  SP shifting with ``sp_reference: reported`` uses it).  For the 200 ns run the thesis's
+  published parameters come from repetition (0)'s cutoffs row (0.4…4.1 V, see
+  docs/recipes.md), so that window is used there.
+
+The raw measurement files are not copied.  ``tests/test_builtin.py`` refits from the data
+and checks these files still match.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
+from pulsetrain.devices import get_recipe
 from pulsetrain.devices.io import save_device
 from pulsetrain.measurements import format_seconds
 from pulsetrain.workflows import fit_device_folder
 
 FAMILY = "ID161ZR15000"
 OUT = Path("src/pulsetrain/data/devices")
+REFERENCE = Path("../shared/reference/thesis-ID161ZR15000.json")
+REP0_WINDOW = {"20241024110755"}
+"""Runs whose published thesis parameters come from repetition (0)'s cutoffs row."""
 
 
 def main(data: str) -> None:
@@ -57,10 +70,45 @@ def main(data: str) -> None:
                 "thickness_m": "5e-9 m: HZO superlattice thickness used by the thesis's "
                                "Schottky model (DOMAIN.md §5)",
             }
+            metrics = {**fit.device.metrics,
+                       "symmetry_point_reported": reported_sp(fit.clean.sweep.source)}
+            provenance["symmetry_point_reported"] = REPORTED_NOTE
             save_device(replace(fit.device, name=name, provenance=provenance, area_m2=1e-10,
-                                thickness_m=5e-9),
+                                thickness_m=5e-9, metrics=metrics),
                         OUT / f"{name}.json")
             print(f"wrote {OUT / (name + '.json')}")
+            write_thesis_device(data, fit.device.run or "", f"{name}-thesis", provenance)
+
+
+REPORTED_NOTE = ("metrics.symmetry_point_reported: the SP the thesis reported for this run "
+                 "and used as its SP-shifting reference (../shared/reference/"
+                 "thesis-ID161ZR15000.json, from results/test56 of the thesis repository)")
+
+
+def reported_sp(source: Path | None) -> float:
+    """The SP the thesis reported for the run whose repetition-(1) file is ``source``."""
+    stamp = source.name[-18:-4] if source else ""
+    runs = {r["file_stamp"]: r for r in json.loads(REFERENCE.read_text())["runs"]}
+    return float(runs[stamp]["symmetry_point_reported"])
+
+
+def write_thesis_device(data: str, run_id: str, name: str, base: dict) -> None:
+    """The thesis-recipe built-in of one run (see the module docstring)."""
+    from pulsetrain.measurements import scan_folder
+
+    (run,) = [r for r in scan_folder(data).runs_of(FAMILY) if r.run == run_id]
+    options = {}
+    if run_id in REP0_WINDOW:
+        cut = run.cutoffs[0]
+        options["window"] = (cut.v_start_pos, cut.v_end_pos, cut.v_start_neg, cut.v_end_neg)
+    fit = get_recipe("thesis", **options).fit(run, name=name)
+    metrics = {**fit.device.metrics,
+               "symmetry_point_reported": reported_sp(fit.clean.sweep.source)}
+    provenance = {**base, **fit.device.provenance,
+                  "fit": f"pulsetrain.devices.get_recipe('thesis', **{options}).fit(run)"}
+    save_device(replace(fit.device, metrics=metrics, provenance=provenance, area_m2=1e-10,
+                        thickness_m=5e-9), OUT / f"{name}.json")
+    print(f"wrote {OUT / (name + '.json')}")
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 #   scripts/setup-aihwkit.sh          -> .venv-aihwkit with aihwkit==1.1.0, torch==2.10.0
 # AIHWKit 1.1.0's CPU wheel works only with torch 2.10.0 (a ~7 GB install), so it stays
 # out of pulsetrain's own .venv; pulsetrain drives it through a subprocess
-# (src/pulsetrain/interop/aihwkit_worker.py).  Override the location with
+# (validation/aihwkit_worker.py).  Override the location with
 # PULSETRAIN_AIHWKIT_VENV (and point PULSETRAIN_AIHWKIT_PYTHON at its python).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -59,3 +59,20 @@ def test_no_raw_measurements_in_package() -> None:
         if f.is_file():
             assert f.suffix == ".json"
             assert json.loads(f.read_text())["schema"] == "pulsetrain.device"
+
+
+def test_thesis_builtins_match_a_fresh_thesis_fit(hzo_dir: Path) -> None:
+    from pulsetrain.devices import get_recipe
+    from pulsetrain.measurements import scan_folder
+
+    runs = {r.run: r for r in scan_folder(hzo_dir).runs_of(DEVICE)}
+    thesis = builtin_family(recipe="thesis")
+    assert [d.name for d in thesis] == [f"{n}-thesis" for n in EXPECTED]
+    for dev in thesis:
+        options = dev.provenance["recipe"]["options"]
+        window = options.get("window")
+        fresh = get_recipe("thesis", **({"window": tuple(window)} if window else {})).fit(
+            runs[dev.run or ""]).device
+        np.testing.assert_allclose(dev.lut_up, fresh.lut_up, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(dev.lut_down, fresh.lut_down, rtol=1e-9, atol=1e-12)
+        assert (dev.w_min, dev.w_max) == pytest.approx((fresh.w_min, fresh.w_max))

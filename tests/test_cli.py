@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pytest
 import torch
 from typer.testing import CliRunner
 
@@ -66,8 +67,12 @@ def test_fit_writes_everything(hzo_dir: Path, tmp_path: Path) -> None:
 def test_list_and_show() -> None:
     result = runner.invoke(app, ["device", "list", "--json"])
     assert result.exit_code == 0
-    names = [d["name"] for d in json.loads(result.stdout)]
-    assert names[0] == "ID161ZR15000-20ns-a" and len(names) == 7
+    listed = json.loads(result.stdout)
+    names = [d["name"] for d in listed]
+    assert names[0] == "ID161ZR15000-20ns-a" and len(names) == 14
+    assert [d["recipe"] for d in listed].count("thesis") == 7
+    result = runner.invoke(app, ["device", "list", "--recipe", "measured", "--json"])
+    assert len(json.loads(result.stdout)) == 7
     result = runner.invoke(app, ["device", "show", "ID161ZR15000-200us", "--json"])
     assert result.exit_code == 0
     assert json.loads(result.stdout)["pulse_width_s"] == 2e-4
@@ -81,12 +86,16 @@ def test_train_json_and_resume(tmp_path: Path) -> None:
             "--out", str(tmp_path / "o"), "--json"]
     result = runner.invoke(app, args)
     if result.exit_code == 2 and "MNIST not found" in result.stderr:
-        import pytest
-
         pytest.skip("MNIST files not installed")
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert [m["epoch"] for m in data["epochs"]] == [1, 2]
+    # reading the array is counted and priced apart from programming
+    first, second = data["epochs"]
+    assert second["reads"]["adc_total"] == 2 * first["reads"]["adc_total"] > 0
+    assert second["read_energy_total_j"] == pytest.approx(
+        first["read_energy_j"] + second["read_energy_j"], rel=1e-12)
+    assert 0 < first["read_array_total_j"] < first["read_energy_total_j"]
     assert data["config"]["hidden"] == [16] and data["config"]["train_subset"] == 256
     assert (tmp_path / "o" / "results.sqlite").is_file()
     assert (tmp_path / "o" / "checkpoints" / f"{data['key']}.pt").is_file()

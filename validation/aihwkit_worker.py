@@ -6,7 +6,8 @@ The request is ``{"task": NAME, ...}``; the reply is one JSON object.  This file
 imports only AIHWKit, torch and numpy (pulsetrain is not installed in that venv),
 so :mod:`validation.aihwkit_bridge` runs it as a script in a subprocess.
 Tasks: ``version``, ``response``, ``pulse_stats``, ``update_throughput``, ``drift``,
-``backward``, ``symmetry_point``, ``train`` (optionally from given initial weights, with
+``backward``, ``io_stats``, ``symmetry_point``,
+``train`` (optionally from given initial weights, with
 the weights after each epoch), ``throughput``.
 """
 # mypy: ignore-errors
@@ -224,7 +225,8 @@ def task_train(req: dict) -> dict:
 
     Optional fields: ``lr_step`` ``[step_epochs, gamma]`` (StepLR), ``ideal_mvm`` (default
     true; false keeps AIHWKit's default output bound of 12 for plain SGD), ``init``
-    (initial weights and biases), ``weights`` (return the weights after each epoch)."""
+    (initial weights and biases), ``weights`` (return the weights after each epoch),
+    ``default_io`` (AIHWKit's default IOParameters forward and backward)."""
     from aihwkit.optim import AnalogSGD
     from aihwkit.simulator.configs import DigitalRankUpdateRPUConfig, MixedPrecisionCompound
 
@@ -243,6 +245,11 @@ def task_train(req: dict) -> dict:
         _one_tile_per_layer(cfg)
     else:
         raise ValueError(f"unknown algorithm {req['algorithm']!r}")
+    if req.get("default_io"):  # AIHWKit's default read-out, as the published study trained
+        from aihwkit.simulator.parameters import IOParameters
+
+        cfg.forward = IOParameters()
+        cfg.backward = IOParameters()
     data = np.load(req["data"])
     xtr, ytr = torch.tensor(data["x_train"]), torch.tensor(data["y_train"]).long()
     xte, yte = torch.tensor(data["x_test"]), torch.tensor(data["y_test"]).long()
@@ -335,9 +342,54 @@ def task_throughput(req: dict) -> dict:
     return {"samples_per_second": out}
 
 
+def _io_parameters(io, spec: dict) -> None:
+    """Set AIHWKit IOParameters fields from pulsetrain's names (crossbar.periphery.IOParams)."""
+    from aihwkit.simulator.parameters.enums import (
+        BoundManagementType,
+        NoiseManagementType,
+        WeightNoiseType,
+    )
+
+    nm = {"abs-max": NoiseManagementType.ABS_MAX, "none": NoiseManagementType.NONE,
+          "constant": NoiseManagementType.CONSTANT}
+    bm = {"iterative": BoundManagementType.ITERATIVE, "none": BoundManagementType.NONE}
+    wn = {"none": WeightNoiseType.NONE, "additive-constant": WeightNoiseType.ADDITIVE_CONSTANT}
+    for key, value in spec.items():
+        if key == "noise_management":
+            value = nm[value]
+        elif key == "bound_management":
+            value = bm[value]
+        elif key == "w_noise_type":
+            value = wn[value]
+        setattr(io, key, value)
+
+
+def task_io_stats(req: dict) -> dict:
+    """Forward and backward outputs of one tile with given IOParameters (pulsetrain's
+    names), weights W, inputs x and errors d."""
+    from aihwkit.simulator.configs import ConstantStepDevice, SingleRPUConfig
+    from aihwkit.simulator.tiles import AnalogTile
+
+    torch.manual_seed(req.get("seed", 0))
+    w = torch.tensor(req["w"], dtype=torch.float32)
+    cfg = SingleRPUConfig(device=ConstantStepDevice(w_max=100.0, w_min=-100.0, **{
+        "dw_min_dtod": 0.0, "up_down_dtod": 0.0, "w_min_dtod": 0.0, "w_max_dtod": 0.0,
+        "dw_min_std": 0.0}))
+    _io_parameters(cfg.forward, req["forward"])
+    _io_parameters(cfg.backward, req["backward"])
+    _one_tile_per_layer(cfg)
+    tile = AnalogTile(w.shape[0], w.shape[1], cfg)
+    tile.set_weights(w)
+    x = torch.tensor(req["x"], dtype=torch.float32)
+    d = torch.tensor(req["d"], dtype=torch.float32)
+    y = tile.forward(x)
+    dx = tile.backward(d)
+    return {"y": y.tolist(), "dx": dx.tolist()}
+
+
 TASKS = {"version": task_version, "response": task_response, "pulse_stats": task_pulse_stats,
          "drift": task_drift, "update_throughput": task_update_throughput,
-         "backward": task_backward,
+         "backward": task_backward, "io_stats": task_io_stats,
          "symmetry_point": task_symmetry_point, "train": task_train,
          "throughput": task_throughput}
 

@@ -7,9 +7,11 @@ docs/validation.md.  Sizes are arguments so tests can run smaller versions.
 
 from __future__ import annotations
 
+import math
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -366,3 +368,93 @@ def check_symmetry_point(rows: int = 8, cols: int = 10, seed: int = 0) -> list[C
                    f"({est.converged_fraction:.0%} converged, {est.pulses} pulses)",
                    float(by_pulses.mean()), float(ref.mean()), float(d_pu), 2e-3),
     ]
+
+
+IO_CASES: dict[str, dict[str, Any]] = {
+    "DAC (inp_res 1/126)": {"inp_res": 1 / 126, "out_res": 0, "out_noise": 0, "out_bound": 0,
+                           "bound_management": "none"},
+    "ADC (out_res 1/510, ±12)": {"inp_res": 0, "out_noise": 0, "bound_management": "none"},
+    "output noise 0.06": {"inp_res": 0, "out_res": 0, "out_bound": 0,
+                          "bound_management": "none"},
+    "output bound ±12 (no management)": {"inp_res": 0, "out_res": 0, "out_noise": 0,
+                                         "bound_management": "none"},
+    "bound management (iterative)": {"inp_res": 0, "out_res": 0, "out_noise": 0},
+    "weight noise 0.02 (additive)": {"inp_res": 0, "out_res": 0, "out_noise": 0,
+                                     "out_bound": 0, "bound_management": "none",
+                                     "w_noise": 0.02, "w_noise_type": "additive-constant"},
+    "aihwkit-default (all)": {},
+}
+"""Each IO feature alone (others off), and AIHWKit's full default (pulsetrain's
+``aihwkit-default`` preset).  Noise management abs-max is on in all (AIHWKit's default)."""
+
+
+def io_samples(n: int = 10_000, n_in: int = 64, n_out: int = 16, seed: int = 0
+               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Weights scaled so that a sizeable share of outputs exceed the ±12 bound, inputs
+    and errors."""
+    gen = torch.Generator().manual_seed(seed)
+    w = torch.randn(n_out, n_in, generator=gen) * 2.0
+    x = torch.randn(n, n_in, generator=gen)
+    d = torch.randn(n, n_out, generator=gen)
+    return w, x, d
+
+
+def _io_stats(y: torch.Tensor, scale: torch.Tensor, bound: float, step: float
+              ) -> dict[str, float]:
+    z = y / scale[:, None]
+    clipped = float((z.abs() >= 0.999 * bound).float().mean()) if bound > 0 else 0.0
+    levels = float(torch.unique(torch.round(z / step)).numel()) if step > 0 else float("nan")
+    return {"mean": float(y.mean()), "std": float(y.std()), "clipped": clipped,
+            "levels": levels}
+
+
+def check_io(cases: dict[str, dict[str, Any]] | None = None, n: int = 10_000,
+             seed: int = 0) -> list[Comparison]:
+    """Forward and backward output statistics of pulsetrain's read-out vs AIHWKit's for each
+    case of :data:`IO_CASES`: mean and std (tolerance 2 % of AIHWKit's std), clipped share
+    of outputs (0.02 absolute), distinct ADC levels (2 %), and for noise-free cases the
+    largest elementwise difference."""
+    from pulsetrain.crossbar.periphery import IOParams, IOPeriphery
+
+    w, x, d = io_samples(n, seed=seed)
+    rows: list[Comparison] = []
+    for name, spec in (cases or IO_CASES).items():
+        fwd = IOParams.model_validate(spec)
+        bwd = IOParams.model_validate({**spec, "bound_management": "none"})
+        reply = run_aihwkit("io_stats", w=w.tolist(), x=x.tolist(), d=d.tolist(),
+                            forward=spec, backward=spec, seed=seed)
+        p = IOPeriphery(fwd, bwd, mask_backward_at_bound=False, seed=seed)
+        ours_y, ours_dx = p.forward(x, w), p.backward(d, w)
+        theirs_y = torch.tensor(reply["y"])
+        theirs_dx = torch.tensor(reply["dx"])
+        for direction, ours, theirs, inputs, prm in (
+                ("forward", ours_y, theirs_y, x, fwd), ("backward", ours_dx, theirs_dx, d, bwd)):
+            alpha = inputs.abs().amax(dim=1)
+            a = _io_stats(ours, alpha, prm.out_limit if prm.out_bound > 0 else 0.0,
+                          prm.out_step)
+            b = _io_stats(theirs, alpha, prm.out_limit if prm.out_bound > 0 else 0.0,
+                          prm.out_step)
+            label = f"{name}, {direction}"
+            tol = 0.02 * b["std"]
+            rows.append(Comparison(label, "mean", a["mean"], b["mean"], a["mean"] - b["mean"],
+                                   tol))
+            rows.append(Comparison(label, "std", a["std"], b["std"], a["std"] - b["std"], tol))
+            rows.append(Comparison(label, "clipped share", a["clipped"], b["clipped"],
+                                   a["clipped"] - b["clipped"], 0.02))
+            if not math.isnan(a["levels"]):
+                rows.append(Comparison(label, "distinct ADC levels", a["levels"], b["levels"],
+                                       a["levels"] - b["levels"], 0.02 * b["levels"]))
+            if prm.out_noise == 0 and prm.w_noise == 0 and prm.inp_noise == 0:
+                # noise-free: equal up to float32 summation order, which can move a value
+                # across an ADC threshold: count outputs one level (or more) apart
+                level = prm.out_step * alpha[:, None] if prm.out_step > 0 else None
+                gap = (ours - theirs).abs()
+                tiny = 1e-4 * float(theirs.abs().max())
+                share = float((gap > tiny).float().mean())
+                rows.append(Comparison(label, "share of outputs not equal (noise-free)", share,
+                                       0.0, share, 0.001))
+                if level is not None:
+                    most = float((gap / level).max())
+                    rows.append(Comparison(label, "largest gap in ADC levels", most, 0.0,
+                                           most, 1.0 + 1e-3))
+    return rows

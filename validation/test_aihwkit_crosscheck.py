@@ -83,3 +83,15 @@ def test_sp_shift_reference_cell_starts_at_the_initial_weights(tmp_path: Path) -
                         init=[[w.tolist(), b.tolist()] for w, b in init])
     for got, (want, _) in zip(reply["weights"][-1], init, strict=True):
         np.testing.assert_allclose(np.asarray(got), want, atol=1e-6)
+
+
+def test_read_out_statistics_agree() -> None:
+    """Each IO feature alone and the full aihwkit-default read-out: output statistics
+    within 2 % (and noise-free outputs equal but for float32 summation order)."""
+    from validation.crosscheck import IO_CASES, check_io
+
+    cases = {k: IO_CASES[k] for k in ("ADC (out_res 1/510, ±12)", "aihwkit-default (all)")}
+    rows = check_io(cases, n=4000)
+    bad = [r for r in rows if not r.passed]
+    assert not bad, bad
+    assert any(r.quantity == "clipped share" and r.aihwkit > 0.03 for r in rows)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import threading
+from dataclasses import asdict
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
@@ -18,6 +19,7 @@ from pulsetrain import __version__
 from pulsetrain.devices import builtin_names, resolve_device
 from pulsetrain.devices.io import device_to_dict
 from pulsetrain.devices.quality import training_warnings
+from pulsetrain.energy.read import ReadEnergyModel, read_energy
 from pulsetrain.errors import PulsetrainError, describe_validation_error
 from pulsetrain.measurements import FileProblem, format_seconds, scan_folder
 from pulsetrain.training.config import TrainConfig, load_config_file
@@ -135,6 +137,9 @@ def device_fit(
     thickness_m: Annotated[float | None, typer.Option("--thickness-m", help="Film thickness "
                                                       "(m) written into the device "
                                                       "files.")] = None,
+    recipe: Annotated[str, typer.Option("--recipe", help="Device-model recipe: measured "
+                                        "(pulsetrain's fit) or thesis (the published "
+                                        "study's; docs/recipes.md).")] = "measured",
     no_figures: Annotated[bool, typer.Option("--no-figures", help="Skip the PNG figures.")]
     = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one record per run as "
@@ -147,7 +152,7 @@ def device_fit(
             result = fit_folder(
                 folder, out_dir, device_id=device, n_points=points, repetition=repetition,
                 min_pulses=min_pulses, window=window.value, figures=not no_figures,
-                cutoffs=cutoffs, area_m2=area_m2, thickness_m=thickness_m,
+                cutoffs=cutoffs, area_m2=area_m2, thickness_m=thickness_m, recipe=recipe,
                 on_run=lambda label: status.update(f"fitting {label}…"))
     except PulsetrainError as exc:
         _fail(exc)
@@ -179,20 +184,26 @@ def device_fit(
 
 @device_app.command("list")
 def device_list(
+    recipe: Annotated[str | None, typer.Option("--recipe", help="Only built-ins of this "
+                                               "device-model recipe (measured, thesis); "
+                                               "default: all.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """List the built-in devices (fitted from measured data shipped as parameters)."""
-    devices = [resolve_device(n) for n in builtin_names()]
+    """List the built-in devices (fitted from measured data shipped as parameters), with
+    the device-model recipe each was made with."""
+    devices = [resolve_device(n) for n in builtin_names(recipe)]
     if as_json:
-        _print_json([{"name": d.name, "pulse_width_s": d.pulse_width_s, "dw_min": d.dw_min,
+        _print_json([{"name": d.name, "recipe": d.metrics.get("recipe", "measured"),
+                      "pulse_width_s": d.pulse_width_s, "dw_min": d.dw_min,
                       "symmetry_point": d.metrics.get("symmetry_point"),
                       "gmax_gmin": d.metrics.get("gmax_gmin")} for d in devices])
         return
     table = Table(title="built-in devices")
-    for col in ("name", "pulse width", "Gmax/Gmin", "dw_min", "SP", "source run"):
+    for col in ("name", "recipe", "pulse width", "Gmax/Gmin", "dw_min", "SP", "source run"):
         table.add_column(col)
     for d in devices:
-        table.add_row(d.name, format_seconds(d.pulse_width_s or 0),
+        table.add_row(d.name, str(d.metrics.get("recipe", "measured")),
+                      format_seconds(d.pulse_width_s or 0),
                       f"{d.metrics.get('gmax_gmin', float('nan')):.2f}", f"{d.dw_min:.4f}",
                       f"{d.metrics.get('symmetry_point', float('nan')):.3f}", str(d.run))
     out.print(table)
@@ -278,6 +289,10 @@ def train_cmd(
     torch_device: Annotated[str | None, typer.Option(
         "--torch-device", help="Where the tensors live: cpu (default; numba kernels) or "
         "cuda[:N] (torch kernels, not yet tuned).")] = None,
+    periphery: Annotated[str | None, typer.Option(
+        "--periphery", help="Analog read-out: ideal (default) or aihwkit-default (AIHWKit "
+        "1.1.0's default IOParameters; override fields with periphery_options in "
+        "--config).")] = None,
     out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="Write results.sqlite "
                                                  "and per-epoch checkpoints here.")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue from the last checkpoint "
@@ -295,7 +310,8 @@ def train_cmd(
         overrides = {k: v for k, v in {"device": device, "algorithm": algorithm,
                                         "epochs": epochs, "lr": lr, "seed": seed,
                                         "train_subset": train_subset,
-                                        "torch_device": torch_device}.items()
+                                        "torch_device": torch_device,
+                                        "periphery": periphery}.items()
                      if v is not None}
         cfg = TrainConfig.model_validate({**base.model_dump(), **overrides})
     except PulsetrainError as exc:
@@ -328,8 +344,10 @@ def train_cmd(
         except PulsetrainError as exc:
             _fail(exc)
     if as_json:
+        reads = read_energy(result.epochs)
+        records = [{**m, **r} for m, r in zip(result.epochs, reads, strict=True)]
         _print_json({"key": result.key, "config": result.config, "sp_shift": result.sp_report,
-                     "epochs": result.epochs})
+                     "epochs": records, "read_energy_model": asdict(ReadEnergyModel())})
     else:
         f = result.final
         out.print(f"{cfg.algorithm} on {cfg.device if analog else 'float'}: "
@@ -455,14 +473,19 @@ def reproduce(
                                                  "results/reproduce-quick or -full.")] = None,
     workers: Annotated[int, typer.Option("--workers", min=1, help="Parallel runs.")] = 1,
     stack: Annotated[str, typer.Option("--stack", help=STACK_HELP)] = "auto",
+    recipe: Annotated[str, typer.Option("--recipe", help="Device-model recipe of the "
+                                        "built-ins: measured, thesis (the published study's "
+                                        "devices; adds SP shifting at its reported SPs) or "
+                                        "both (with a recipe-sensitivity section).")]
+    = "measured",
 ) -> None:
     """The paper's energy–convergence study on the built-in ID161ZR15000 family:
     every pulse width × {sgd, mixed-precision, sp-shift}; ends with the report's path."""
     from pulsetrain.study import reproduce_config
 
     try:
-        cfg = reproduce_config(quick).model_copy(update={"workers": workers,
-                                                         "stack": _parse_stack(stack)})
+        cfg = reproduce_config(quick, recipe).model_copy(
+            update={"workers": workers, "stack": _parse_stack(stack)})
         _run_and_report(cfg, out_dir or Path(f"results/{cfg.name}"))
     except PulsetrainError as exc:
         _fail(exc)

@@ -14,6 +14,7 @@ from pulsetrain.devices.extract import WindowMode
 from pulsetrain.devices.fit import DeviceFit, fit_device
 from pulsetrain.devices.io import save_device
 from pulsetrain.devices.metrics import METRIC_COLUMNS
+from pulsetrain.devices.recipes import RECIPES, get_recipe
 from pulsetrain.errors import FitError, InputError, UnknownDeviceError
 from pulsetrain.fileio import atomic_write
 from pulsetrain.measurements.scan import FileProblem, FolderScan, MeasuredRun, scan_folder
@@ -100,27 +101,34 @@ class FolderFit:
 
 def _provenance(fit: DeviceFit, root: Path, options: dict[str, Any]) -> dict[str, Any]:
     sweep = fit.clean.sweep
-    return {
+    return {**fit.device.provenance,
         "source": f"measured run {fit.device.run} of device {fit.device.device_id} in {root}",
         "source_file": str(sweep.source) if sweep.source else None,
         "repetition": sweep.repetition,
         "window": fit.metrics.window,
         "quality": fit.metrics.quality,
         "date": date.today().isoformat(),
-        "fit": "pulsetrain.devices.fit_device(" +
+        "fit": fit.device.provenance.get("fit") or "pulsetrain.devices.fit_device(" +
                ", ".join(f"{k}={v}" for k, v in options.items()) + ")",
     }
 
 
+def _fit_one(run: MeasuredRun, recipe: str, options: dict[str, Any]) -> DeviceFit:
+    if recipe == "measured":
+        return fit_device(run, **options)
+    extra = {} if options["repetition"] is None else {"repetition": options["repetition"]}
+    return get_recipe(recipe, **extra).fit(run)
+
+
 def _fit_runs(scan: FolderScan, device_id: str, runs: list[MeasuredRun],
-              options: dict[str, Any], on_run: Callable[[str], None] | None
-              ) -> FitFolderResult:
+              options: dict[str, Any], on_run: Callable[[str], None] | None,
+              recipe: str = "measured") -> FitFolderResult:
     result = FitFolderResult(device_id=device_id)
     for run in runs:
         if on_run is not None:
             on_run(f"{run.device_id} {format_seconds(run.pulse_width_s)} run {run.run}")
         try:
-            fit = fit_device(run, **options)
+            fit = _fit_one(run, recipe, options)
         except FitError as exc:
             why = str(exc).removeprefix(f"{run.last.label}: ")
             result.skipped.append((run.run, why))
@@ -168,7 +176,7 @@ def fit_folder(root: str | Path, out: str | Path | None = None, device_id: str |
                n_points: int = 32, repetition: int | None = None, min_pulses: int = 10,
                window: WindowMode = "prefer-cutoffs", figures: bool = True,
                cutoffs: str | Path | None = None, area_m2: float | None = None,
-               thickness_m: float | None = None,
+               thickness_m: float | None = None, recipe: str = "measured",
                on_run: Callable[[str], None] | None = None) -> FolderFit:
     """Fit every run of every device in a folder (or of one device).
 
@@ -197,6 +205,9 @@ def fit_folder(root: str | Path, out: str | Path | None = None, device_id: str |
     area_m2, thickness_m
         Device area (m²) and film thickness (m) written into every device file
         (the energy models need them).
+    recipe
+        Device-model recipe (:data:`pulsetrain.devices.RECIPES`): ``measured`` (the
+        options above) or ``thesis`` (its own rules; ``repetition`` passed on).
     on_run
         Called with a label before each run is fitted (progress).
 
@@ -212,6 +223,8 @@ def fit_folder(root: str | Path, out: str | Path | None = None, device_id: str |
     for name, value in (("area_m2", area_m2), ("thickness_m", thickness_m)):
         if value is not None and not value > 0:
             raise InputError(f"{name} must be > 0, got {value}")
+    if recipe not in RECIPES:
+        get_recipe(recipe)  # raises, listing the recipes
     root = Path(root)
     scan = scan_folder(root, cutoffs=cutoffs)
     options: dict[str, Any] = {"n_points": n_points, "repetition": repetition,
@@ -230,7 +243,7 @@ def fit_folder(root: str | Path, out: str | Path | None = None, device_id: str |
     result = FolderFit(problems=list(scan.problems))
     for dev, runs in groups.items():
         result.devices.append(_fit_runs(scan, runs[0].device_id if runs else dev, runs,
-                                        options, on_run))
+                                        options, on_run, recipe))
     if device_id is not None and not result.devices[0].fits:
         reasons = "; ".join(f"{r}: {why}" for r, why in result.devices[0].skipped)
         raise FitError(f"{root}: no usable run of device {device_id} ({reasons})")

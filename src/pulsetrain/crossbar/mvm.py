@@ -18,6 +18,7 @@ A :class:`Periphery` transforms the forward outputs and the backward outputs of 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
 import torch
@@ -25,29 +26,104 @@ import torch
 from pulsetrain.plugins import Registry
 
 
-class Periphery:
-    """What the array's read-out does to the ideal MVM results of one run.
+@dataclass
+class ReadStats:
+    """What reading the array cost so far (training passes only, not evaluation).
 
-    Subclasses override :meth:`forward` and/or :meth:`backward`; both receive the
-    ideal outputs, the inputs and the effective weights, and return the outputs.
+    ``array_sum`` is Σ over MVM samples and passes of Σ_j v_j² Σ_i G_ij (siemens): the
+    array energy of one sample's read is ``V_read² · t_read · Σ_j v_j² Σ_i G_ij`` with
+    v the DAC levels (inputs as fractions of the read voltage) and G the conductances
+    of the devices read (device and reference arrays).  ``dac``/``adc``: conversions.
+    """
+
+    dac: int = 0
+    adc: int = 0
+    array_sum: float = 0.0
+
+
+class Periphery:
+    """What the array's read-out does to one run's MVMs (one instance per tile).
+
+    Subclasses override :meth:`forward` and/or :meth:`backward` (they compute the
+    product themselves).  :meth:`count` adds to :attr:`stats`; ``tile`` (set by the tile)
+    gives the conductances for the array-energy statistic.
     """
 
     name: ClassVar[str] = "ideal"
 
+    def __init__(self) -> None:
+        self.stats = ReadStats()
+        self.tile: Any = None
+        self.training = True
+        """Whether reads are counted (training); the layer sets it with ``train()``/``eval()``."""
+
     @property
     def is_ideal(self) -> bool:
-        """Whether outputs pass through unchanged (lets the MVM skip the per-run loop)."""
+        """Whether the MVM is the exact product (the MVM then batches it and counts)."""
         return type(self).forward is Periphery.forward and \
             type(self).backward is Periphery.backward
 
-    def forward(self, y: torch.Tensor, x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-        """Forward outputs ``y`` (batch × out) of inputs ``x`` through ``weight``."""
-        return y
+    def forward(self, x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+        """Forward outputs (batch × out) of inputs ``x`` (batch × in) through ``weight``;
+        counts the read (:meth:`count`)."""
+        self.count(x / _abs_max(x), weight.shape[0])
+        return x @ weight.T
 
-    def backward(self, dx: torch.Tensor, d: torch.Tensor, weight: torch.Tensor
-                 ) -> torch.Tensor:
-        """Backward outputs ``dx`` (batch × in) of errors ``d`` through ``weight``ᵀ."""
-        return dx
+    def backward(self, d: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+        """Backward outputs (batch × in) of errors ``d`` (batch × out) through ``weight``ᵀ."""
+        self.count(d / _abs_max(d), weight.shape[1], transposed=True)
+        return d @ weight
+
+    def count(self, levels: torch.Tensor, n_out: int, transposed: bool = False) -> None:
+        """Record one pass of ``levels`` (samples × inputs, as fractions of the read
+        voltage) giving ``n_out`` outputs each; only in training mode."""
+        if not self.training:
+            return
+        self.stats.dac += int(levels.numel())
+        self.stats.adc += int(levels.shape[0]) * n_out
+        colsum = self._conductance_sums(transposed)
+        if colsum is not None:
+            self.stats.array_sum += float((levels.double() ** 2 @ colsum).sum())
+
+    def _conductance_sums(self, transposed: bool) -> torch.Tensor | None:
+        tile = self.tile
+        mapping = getattr(getattr(tile, "device", None), "mapping", None)
+        if tile is None or mapping is None:
+            return None
+        states = [tile.w] + ([tile.ref] if tile.has_reference else [])
+        dim = 1 if transposed else 0
+        n = tile.w.shape[dim]
+        total = None
+        for w in states:  # Σ G = n·g_min + spw·(Σ w − n·w_min): one float32 sum
+            s = (mapping.g_min_s - mapping.w_min * mapping.siemens_per_weight) * n \
+                + mapping.siemens_per_weight * w.sum(dim=dim).double()
+            total = s if total is None else total + s
+        return total
+
+    @classmethod
+    def create(cls, seed: int = 0, options: dict[str, Any] | None = None) -> Periphery:
+        """An instance for one tile of a run (``seed``: the run's and layer's; ``options``:
+        the config's ``periphery_options``)."""
+        if options:
+            raise ValueError(f"periphery {cls.name!r} takes no options, got "
+                             f"{', '.join(sorted(options))}")
+        return cls()
+
+    def state_dict(self) -> dict[str, Any]:
+        """Counters (and, in subclasses, random state) for checkpoints."""
+        return {"dac": self.stats.dac, "adc": self.stats.adc,
+                "array_sum": self.stats.array_sum}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Inverse of :meth:`state_dict`."""
+        self.stats = ReadStats(int(state.get("dac", 0)), int(state.get("adc", 0)),
+                               float(state.get("array_sum", 0.0)))
+
+
+def _abs_max(v: torch.Tensor) -> torch.Tensor:
+    """Per-sample abs-max (1 where a sample is all zeros), shape (samples, 1)."""
+    m = v.abs().amax(dim=1, keepdim=True)
+    return torch.where(m > 0, m, torch.ones_like(m))
 
 
 class Ideal(Periphery):
@@ -63,10 +139,11 @@ register_periphery = PERIPHERY.register
 """Register a :class:`Periphery` subclass under its ``name`` (usable as a decorator)."""
 
 
-def make_periphery(name: str) -> Periphery:
-    """An instance of the registered periphery ``name`` (``ValueError`` listing the
-    registered names for an unknown one)."""
-    return PERIPHERY[name]()
+def make_periphery(name: str, seed: int = 0,
+                   options: dict[str, Any] | None = None) -> Periphery:
+    """An instance of the registered periphery ``name`` for one tile (``ValueError``
+    listing the registered names for an unknown one, or for bad options)."""
+    return PERIPHERY[name].create(seed, options)
 
 
 class HasPeriphery(Protocol):
@@ -85,23 +162,24 @@ def _product(a: torch.Tensor, b: torch.Tensor, batched: bool) -> torch.Tensor:
 
 def forward_outputs(x: torch.Tensor, weight: torch.Tensor, owners: Sequence[HasPeriphery],
                     batched: bool = False) -> torch.Tensor:
-    """Forward MVM outputs ``y[r] = periphery_r(x[r] W[r]ᵀ)``; ``x`` (R, batch, in),
-    ``weight`` (R, out, in)."""
-    y = _product(x, weight.transpose(1, 2), batched)
+    """Forward MVM outputs of R runs; ``x`` (R, batch, in), ``weight`` (R, out, in).  All
+    ideal: one exact product (``bmm`` or per run) and the reads counted; else each run's
+    periphery computes its own."""
     if all(o.periphery.is_ideal for o in owners):
-        return y
-    return torch.stack([o.periphery.forward(y[r], x[r], weight[r])
-                        for r, o in enumerate(owners)])
+        for r, o in enumerate(owners):
+            o.periphery.count(x[r] / _abs_max(x[r]), weight.shape[1])
+        return _product(x, weight.transpose(1, 2), batched)
+    return torch.stack([o.periphery.forward(x[r], weight[r]) for r, o in enumerate(owners)])
 
 
 def backward_outputs(d: torch.Tensor, weight: torch.Tensor, owners: Sequence[HasPeriphery],
                      batched: bool = False) -> torch.Tensor:
-    """Backward MVM outputs ``δx[r] = periphery_r(δ[r] W[r])``; ``d`` (R, batch, out)."""
-    dx = _product(d, weight, batched)
+    """Backward MVM outputs of R runs; ``d`` (R, batch, out)."""
     if all(o.periphery.is_ideal for o in owners):
-        return dx
-    return torch.stack([o.periphery.backward(dx[r], d[r], weight[r])
-                        for r, o in enumerate(owners)])
+        for r, o in enumerate(owners):
+            o.periphery.count(d[r] / _abs_max(d[r]), weight.shape[2], transposed=True)
+        return _product(d, weight, batched)
+    return torch.stack([o.periphery.backward(d[r], weight[r]) for r, o in enumerate(owners)])
 
 
 class MVMLayer(HasPeriphery, Protocol):
@@ -131,12 +209,14 @@ class CrossbarMVM(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx: Any, grad_y: torch.Tensor  # type: ignore[override]
-                 ) -> tuple[torch.Tensor, torch.Tensor, None, None, None]:
+                 ) -> tuple[torch.Tensor | None, torch.Tensor, None, None, None]:
         x, weight = ctx.saved_tensors
         for r, layer in enumerate(ctx.layers):
             layer.last_x, layer.last_d = x[r].detach(), grad_y[r].detach()
-        return (backward_outputs(grad_y, weight, ctx.layers, ctx.batched),
-                torch.zeros(0, device=grad_y.device), None, None, None)
+        # the first layer's errors go nowhere: no backward read (nor its cost) then
+        dx = (backward_outputs(grad_y, weight, ctx.layers, ctx.batched)
+              if ctx.needs_input_grad[0] else None)
+        return dx, torch.zeros(0, device=grad_y.device), None, None, None
 
 
 def crossbar_mvm(x: torch.Tensor, anchor: torch.Tensor, weight: torch.Tensor,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
@@ -54,6 +55,7 @@ class AnalogTile:
                  generator: torch.Generator, torch_device: torch.device | str = "cpu",
                  backend: str = "auto", periphery: Periphery | None = None) -> None:
         self.periphery: Periphery = periphery or Ideal()
+        self.periphery.tile = self
         self.device = device
         self.shape = (out_features, in_features)
         self.dt = DeviceTensors.draw(device, self.shape, generator, torch_device)
@@ -86,20 +88,22 @@ class AnalogTile:
         target = weight.to(self.w) + self.ref
         self.w.copy_(torch.minimum(torch.maximum(target, self.dt.w_min), self.dt.w_max))
 
-    def state_dict(self) -> dict[str, torch.Tensor | int]:
+    def state_dict(self) -> dict[str, Any]:
         """Tensors and counters needed to resume."""
         return {"w": self.w.clone(), "ref": self.ref.clone(), "pulses_up": self.pulses.up,
                 "pulses_down": self.pulses.down, "gain_up": self.dt.gain_up.clone(),
                 "gain_down": self.dt.gain_down.clone(), "w_min": self.dt.w_min.clone(),
-                "w_max": self.dt.w_max.clone()}
+                "w_max": self.dt.w_max.clone(), "periphery": self.periphery.state_dict()}
 
-    def load_state_dict(self, state: dict[str, torch.Tensor | int]) -> None:
+    def load_state_dict(self, state: dict[str, Any]) -> None:
         """Inverse of :meth:`state_dict`."""
         self.w.copy_(state["w"])  # type: ignore[arg-type]
         self.set_reference(state["ref"])  # type: ignore[arg-type]
         for name in ("gain_up", "gain_down", "w_min", "w_max"):
             getattr(self.dt, name).copy_(state[name])  # type: ignore[arg-type]
         self.pulses = PulseCounts(int(state["pulses_up"]), int(state["pulses_down"]))
+        if "periphery" in state:  # checkpoints written before read-out counters: none
+            self.periphery.load_state_dict(state["periphery"])  # type: ignore[arg-type]
 
     # -- analog MVMs --------------------------------------------------------------------
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -21,14 +21,28 @@ def _folder() -> Any:
     return resources.files("pulsetrain").joinpath("data", "devices")
 
 
-def builtin_names() -> list[str]:
-    """Names of the built-in devices, ordered by pulse width."""
+RECIPE_SUFFIX = {"measured": "", "thesis": "-thesis"}
+"""How a built-in's name says its device-model recipe: ``ID161ZR15000-200us`` (measured),
+``ID161ZR15000-200us-thesis``."""
+
+
+def builtin_recipe(data: dict[str, Any]) -> str:
+    """The device-model recipe of a built-in device file's content."""
+    return str(data.get("metrics", {}).get("recipe", "measured"))
+
+
+def builtin_names(recipe: str | None = "measured") -> list[str]:
+    """Names of the built-in devices of one device-model recipe (``None``: all), ordered by
+    pulse width (measured before thesis at the same width)."""
     names = []
     for entry in _folder().iterdir():
         if entry.name.endswith(".json"):
             data = json.loads(entry.read_text(encoding="utf-8"))
-            names.append((data.get("pulse_width_s") or 0.0, data["name"]))
-    return [n for _, n in sorted(names)]
+            kind = builtin_recipe(data)
+            if recipe is None or kind == recipe:
+                names.append((data.get("pulse_width_s") or 0.0, kind != "measured",
+                              data["name"]))
+    return [n for *_, n in sorted(names)]
 
 
 def builtin_device(name: str) -> LutDevice:
@@ -44,12 +58,13 @@ def builtin_device(name: str) -> LutDevice:
             data = json.loads(entry.read_text(encoding="utf-8"))
             return device_from_dict(data, f"built-in {entry.name}")
     raise UnknownDeviceError(f"unknown device {name!r}: not a built-in "
-                             f"({', '.join(builtin_names())}) and not a device file")
+                             f"({', '.join(builtin_names(None))}) and not a device file")
 
 
-def builtin_family(family: str = FAMILY) -> list[LutDevice]:
-    """All built-in devices of a family, ordered by pulse width."""
-    return [builtin_device(n) for n in builtin_names() if n.startswith(family)]
+def builtin_family(family: str = FAMILY, recipe: str = "measured") -> list[LutDevice]:
+    """The built-in devices of a family made with one device-model recipe, ordered by
+    pulse width."""
+    return [builtin_device(n) for n in builtin_names(recipe) if n.startswith(family)]
 
 
 def resolve_device(name_or_path: str | Path) -> LutDevice:

@@ -10,6 +10,7 @@ from pulsetrain.energy.models import (
     SchottkyUpperBound,
     energy_model_for,
 )
+from pulsetrain.energy.read import ReadEnergyModel, read_energy
 
 __all__ = [
     "CapacitiveSwitching",
@@ -17,7 +18,9 @@ __all__ = [
     "EnergyTable",
     "ExtrapolationWarning",
     "IVModel",
+    "ReadEnergyModel",
     "SchottkyUpperBound",
     "energy_model_for",
+    "read_energy",
     "training_energy",
 ]

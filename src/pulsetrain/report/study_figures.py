@@ -19,7 +19,13 @@ from pulsetrain.study.analysis import pareto_front
 from pulsetrain.training.trainer import read_checkpoint
 
 ALGO_STYLE = {"sgd": ("C3", "o"), "mixed-precision": ("C0", "s"), "sp-shift": ("C2", "^"),
-              "float": ("0.3", "x")}
+              "sp-shift (reported SP)": ("C4", "v"), "float": ("0.3", "x")}
+
+
+def algo_order(name: str) -> tuple[int, str]:
+    """Sort key of algorithm labels: the styled ones first, in style order."""
+    order = list(ALGO_STYLE)
+    return (order.index(name) if name in order else len(order), name)
 
 
 def _pw_colors(devices: list[str]) -> dict[str, Any]:
@@ -60,7 +66,7 @@ def device_panel(devices: list[str]) -> Figure:
 def accuracy_curves(curves: dict[tuple[str, str], list[dict[str, Any]]],
                     devices: list[str]) -> Figure:
     """Test accuracy vs epoch: one panel per algorithm, one line per device (seed 0)."""
-    algos = sorted({a for a, _ in curves}, key=list(ALGO_STYLE).index)
+    algos = sorted({a for a, _ in curves}, key=algo_order)
     colors = _pw_colors(devices)
     fig, axes = plt.subplots(1, len(algos), figsize=(5 * len(algos), 4), squeeze=False)
     for ax, algo in zip(axes[0], algos, strict=True):
@@ -100,19 +106,22 @@ def energy_per_pulse(runs: pd.DataFrame) -> Figure:
 def energy_tradeoff(summary: pd.DataFrame) -> Figure:
     """Total energy and energy-to-target vs pulse width; epochs-to-target alongside."""
     fig, axes = plt.subplots(1, 3, figsize=(16, 4.3))
-    for algo, group in summary.groupby("algorithm"):
+    several = summary.recipe.nunique() > 1 if "recipe" in summary else False
+    keys = ["algorithm", "recipe"] if "recipe" in summary else ["algorithm"]
+    for key, group in summary.groupby(keys):
+        algo, recipe = (key[0], key[1]) if len(keys) == 2 else (key[0], "measured")
         if algo == "float":
             continue
         color, marker = ALGO_STYLE.get(str(algo), ("k", "o"))
+        line = marker + ("-" if recipe == "measured" else "--")
+        label = f"{algo} [{recipe}]" if several else str(algo)
         g = group.sort_values("pulse_width_s")
         axes[0].errorbar(g.pulse_width_s, g.total_energy_j_mean, yerr=g.total_energy_j_std,
-                         fmt=marker + "-", color=color, label=algo)
+                         fmt=line, color=color, label=label)
         axes[1].errorbar(g.pulse_width_s, g.energy_to_target_j_mean,
-                         yerr=g.energy_to_target_j_std, fmt=marker + "-", color=color,
-                         label=algo)
+                         yerr=g.energy_to_target_j_std, fmt=line, color=color, label=label)
         axes[2].errorbar(g.pulse_width_s, g.epochs_to_target_mean,
-                         yerr=g.epochs_to_target_std, fmt=marker + "-", color=color,
-                         label=algo)
+                         yerr=g.epochs_to_target_std, fmt=line, color=color, label=label)
     columns = ("total_energy_j_mean", "energy_to_target_j_mean", "epochs_to_target_mean")
     titles = ("total training energy (J)", "energy to target (J)", "epochs to target")
     analog = summary[summary.algorithm != "float"]

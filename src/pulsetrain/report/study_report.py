@@ -11,7 +11,47 @@ import pandas as pd
 
 from pulsetrain.measurements.sweep import format_seconds
 from pulsetrain.report import study_figures as sf
-from pulsetrain.study.analysis import load_study, summarise_runs, summarise_study
+from pulsetrain.study.analysis import (
+    algorithm_label,
+    load_study,
+    summarise_runs,
+    summarise_study,
+)
+
+WORKS = 0.5
+"""Final test accuracy from which an algorithm "works" (below it, it fails; 10 classes:
+chance is 0.1) — the recipe-sensitivity table flags a pulse width and algorithm whose
+verdict differs between recipes."""
+
+
+def recipe_sensitivity(runs: pd.DataFrame) -> list[str]:
+    """Markdown: per pulse width × algorithm, final accuracy and energy under each recipe
+    side by side (mean over seeds), with the cases where the conclusion flips flagged."""
+    recipes = sorted(runs.recipe.dropna().unique())
+    if len(recipes) < 2:
+        return []
+    grouped = runs.groupby(["pulse_width", "algorithm", "recipe"], sort=False)
+    acc = grouped.final_test_acc.mean()
+    energy = grouped.total_energy_j.mean()
+    head = " | ".join(f"acc {r} (%) | energy {r} (J)" for r in recipes)
+    lines = ["## Recipe sensitivity", "",
+             "The same grid under each device-model recipe (docs/recipes.md). A flip: the "
+             f"algorithm works (final test accuracy ≥ {100 * WORKS:.0f} %) under one recipe "
+             "and fails under another.", "",
+             f"| pulse width | algorithm | {head} | conclusion |",
+             "|---|---|" + "---|---|" * len(recipes) + "---|"]
+    order = runs.sort_values(["pulse_width_s", "algorithm"])[["pulse_width", "algorithm"]]
+    flips = 0
+    for pw, algo in order.drop_duplicates().itertuples(index=False):
+        values = [(acc.get((pw, algo, r)), energy.get((pw, algo, r))) for r in recipes]
+        cells = " | ".join(f"{_fmt(a, 'pct')} | {_fmt(e, 'e')}" for a, e in values)
+        accs = [a for a, _ in values if a is not None and not pd.isna(a)]
+        flip = len(accs) > 1 and max(accs) >= WORKS > min(accs)
+        flips += flip
+        lines.append(f"| {pw} | {algo} | {cells} | {'FLIPS' if flip else 'same'} |")
+    lines += ["", f"{flips} of {len(order.drop_duplicates())} conclusions flip with the "
+              "recipe.", ""]
+    return lines
 
 
 @dataclass
@@ -65,10 +105,10 @@ def write_study_report(directory: str | Path) -> StudyReport:
     for run in cfg.runs():
         if run.seed != cfg.seeds[0] or store.run_status(run.key()) is None:
             continue
-        curves[(run.algorithm, run.device)] = store.epochs(run.key())
+        curves[(algorithm_label(run), run.device)] = store.epochs(run.key())
         ck = directory / "checkpoints" / f"{run.key()}.pt"
         if ck.is_file():
-            checkpoints[(run.algorithm, run.device)] = ck
+            checkpoints[(algorithm_label(run), run.device)] = ck
     figures += sf.save(sf.device_panel(devices), fig_dir, "devices")
     figures += sf.save(sf.accuracy_curves(curves, devices), fig_dir, "accuracy")
     if not runs.empty:
@@ -106,6 +146,8 @@ def write_study_report(directory: str | Path) -> StudyReport:
          "with SP shifting; without it the weights collect at the device's SP."),
     ]
     md = [*intro, "## Summary", "", *_table(summary), ""]
+    if not runs.empty:
+        md += recipe_sensitivity(runs)
     sp_rows = runs.dropna(subset=["sp_estimation_pulses"]) if not runs.empty else runs
     if not sp_rows.empty:
         md += ["SP shifting also spends a one-off cost estimating every device's symmetry "

@@ -12,8 +12,11 @@ import pandas as pd
 from pulsetrain.devices.builtin import resolve_device
 from pulsetrain.energy.accounting import pulse_energies_j, training_energy
 from pulsetrain.energy.models import energy_model_for
+from pulsetrain.energy.read import read_energy
+from pulsetrain.measurements.sweep import format_seconds
 from pulsetrain.store.sqlite import ResultStore
 from pulsetrain.study.config import StudyConfig
+from pulsetrain.training.config import TrainConfig
 from pulsetrain.training.registry import algorithm
 
 RUN_COLUMNS = [
@@ -21,8 +24,29 @@ RUN_COLUMNS = [
     "final_val_acc", "best_val_acc", "epochs_to_target", "epochs_to_99pct_final",
     "energy_per_pulse_up_j", "energy_per_pulse_down_j", "total_pulses", "total_energy_j",
     "energy_to_target_j", "pulses_to_target", "sp_estimation_pulses", "sp_estimation_energy_j",
-    "digital_ops_total", "digital_energy_total_j",
+    "digital_ops_total", "digital_energy_total_j", "recipe", "pulse_width", "read_energy_j",
+    "periphery",
 ]
+
+
+def algorithm_label(run: TrainConfig) -> str:
+    """The algorithm as reports name it: its registry name, and for SP shifting at a
+    given reference, which one (``sp-shift (reported SP)``, ``sp-shift (ref 0.15)``)."""
+    if run.sp_reference is None:
+        return run.algorithm
+    if run.sp_reference == "reported":
+        return f"{run.algorithm} (reported SP)"
+    return f"{run.algorithm} (ref {run.sp_reference:g})"
+
+
+def pulse_width_label(device: str, pulse_width_s: float | None) -> str:
+    """``200us``, or ``20ns-a``/``20ns-b`` for two runs at one width (from the built-in
+    name), whatever the recipe."""
+    if pulse_width_s is None:
+        return device
+    width = format_seconds(pulse_width_s)
+    tail = device.removesuffix("-thesis").rsplit(width, 1)
+    return width + (tail[1] if len(tail) == 2 else "")
 
 
 def convergence(epochs: list[dict[str, Any]], target: float) -> tuple[int | None, int]:
@@ -53,7 +77,11 @@ def summarise_runs(store: ResultStore, cfg: StudyConfig) -> pd.DataFrame:
         to_target, to_99 = convergence(epochs, cfg.target_accuracy)
         row: dict[str, Any] = {
             "key": key, "device": run.device, "pulse_width_s": device.pulse_width_s,
-            "algorithm": run.algorithm, "lr": run.learning_rate, "seed": run.seed,
+            "algorithm": algorithm_label(run), "lr": run.learning_rate, "seed": run.seed,
+            "recipe": str(device.metrics.get("recipe", "measured")),
+            "periphery": run.periphery,
+            "read_energy_j": read_energy(epochs)[-1].get("read_energy_total_j"),
+            "pulse_width": pulse_width_label(device.name, device.pulse_width_s),
             "epochs": len(epochs), "final_test_acc": epochs[-1]["test_acc"],
             "final_val_acc": epochs[-1]["val_acc"],
             "best_val_acc": max(m["val_acc"] for m in epochs),
@@ -89,7 +117,7 @@ def summarise_study(runs: pd.DataFrame) -> pd.DataFrame:
         return runs
     metrics = ["final_test_acc", "epochs_to_target", "epochs_to_99pct_final", "total_pulses",
                "total_energy_j", "energy_to_target_j"]
-    grouped = runs.groupby(["algorithm", "device", "pulse_width_s"], sort=False)
+    grouped = runs.groupby(["algorithm", "device", "pulse_width_s", "recipe"], sort=False)
     out = grouped[metrics].agg(["mean", "std"])
     out.columns = pd.Index([f"{col[0]}_{col[1]}" for col in out.columns])
     out["seeds"] = grouped.size()

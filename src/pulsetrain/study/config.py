@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from pulsetrain.devices.builtin import FAMILY, builtin_family, resolve_device
+from pulsetrain.devices.builtin import FAMILY, RECIPE_SUFFIX, builtin_family, resolve_device
 from pulsetrain.errors import InputError
 from pulsetrain.training.config import (
     Algorithm,
@@ -18,11 +18,23 @@ from pulsetrain.training.registry import algorithm, owned_options
 
 
 class AlgorithmSpec(BaseModel):
-    """One training algorithm of a study and its learning rate (default per algorithm)."""
+    """One training algorithm of a study: its learning rate (default per algorithm) and
+    its own options (e.g. ``{sp_reference: reported}`` for SP shifting at the SP a
+    publication reported), which apply to this entry's runs only."""
 
     model_config = ConfigDict(extra="forbid")
     name: Algorithm
     lr: float | None = Field(None, gt=0)
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _own_options(self) -> AlgorithmSpec:
+        mine = set(algorithm(self.name).options)
+        for key in self.options:
+            if key not in mine:
+                raise ValueError(f"options.{key}: not an option of algorithm {self.name!r} "
+                                 f"(its options: {', '.join(sorted(mine)) or 'none'})")
+        return self
 
 
 STUDY_SETS = {
@@ -69,6 +81,9 @@ class StudyConfig(BaseModel):
         "pulsetrain.training.stacked): at most this many per stack, 1 = off; auto: the "
         "compatible runs dealt evenly over the workers")
     stack_mvm: Literal["batched", "exact"] = "batched"
+    recipes: list[str] = Field(default_factory=lambda: ["measured"], min_length=1,
+                               description="device-model recipes of the family's built-ins "
+                               "(measured, thesis); ignored when devices are listed")
     train: dict[str, Any] = Field(
         default_factory=dict, description="any other TrainConfig option, for every run "
         "(e.g. bl, activation, c2c_noise, periphery); an algorithm's own options go to the "
@@ -116,20 +131,23 @@ class StudyConfig(BaseModel):
             for name in self.devices:
                 resolve_device(name)
             return list(self.devices)
-        members = builtin_family(self.family)
-        if not members:
-            raise InputError(f"no built-in devices in family {self.family!r}")
-        if not self.pulse_widths_s:
-            return [d.name for d in members]
         chosen = []
-        for pw in self.pulse_widths_s:
-            hits = [d.name for d in members
-                    if d.pulse_width_s and abs(d.pulse_width_s - pw) / pw < 1e-6]
-            if not hits:
-                have = sorted({d.pulse_width_s for d in members if d.pulse_width_s})
-                raise InputError(f"pulse_widths_s: no {self.family} device at {pw:g} s "
-                                 f"(have {', '.join(f'{h:g}' for h in have)})")
-            chosen += hits
+        for recipe in self.recipes:
+            members = builtin_family(self.family, recipe)
+            if not members:
+                raise InputError(f"no built-in devices of recipe {recipe!r} in family "
+                                 f"{self.family!r} (recipes: {', '.join(RECIPE_SUFFIX)})")
+            if not self.pulse_widths_s:
+                chosen += [d.name for d in members]
+                continue
+            for pw in self.pulse_widths_s:
+                hits = [d.name for d in members
+                        if d.pulse_width_s and abs(d.pulse_width_s - pw) / pw < 1e-6]
+                if not hits:
+                    have = sorted({d.pulse_width_s for d in members if d.pulse_width_s})
+                    raise InputError(f"pulse_widths_s: no {self.family} device at {pw:g} s "
+                                     f"(have {', '.join(f'{h:g}' for h in have)})")
+                chosen += hits
         return chosen
 
     def check(self) -> None:
@@ -157,6 +175,12 @@ class StudyConfig(BaseModel):
                     or device.amplitude_down_v is None:
                 raise InputError(f"{name}: device has no pulse_width_s / amplitude_up_v / "
                                  "amplitude_down_v, which the energy accounting needs")
+        for run in self.runs():
+            if run.sp_reference == "reported" and \
+                    "symmetry_point_reported" not in resolve_device(run.device).metrics:
+                raise InputError(f"{run.device}: sp_reference 'reported' needs "
+                                 "metrics.symmetry_point_reported in the device file (the "
+                                 "ID161ZR15000 built-ins carry the thesis's values)")
 
     def _train_options(self, name: str) -> dict[str, Any]:
         """``train`` options for the runs of algorithm ``name`` (others' own options left
@@ -173,7 +197,7 @@ class StudyConfig(BaseModel):
             for device in (names if algorithm(algo.name).analog else names[:1]):
                 for seed in self.seeds:
                     run = TrainConfig(
-                        **self._train_options(algo.name),
+                        **{**self._train_options(algo.name), **algo.options},
                         device=device, algorithm=algo.name, lr=algo.lr, epochs=self.epochs,
                         batch_size=self.batch_size, hidden=self.hidden, seed=seed,
                         train_subset=self.train_subset, val_size=self.val_size,
@@ -185,15 +209,34 @@ class StudyConfig(BaseModel):
         return out
 
 
-def reproduce_config(quick: bool) -> StudyConfig:
+REPRODUCE_RECIPES = ("measured", "thesis", "both")
+
+
+def reproduce_config(quick: bool, recipe: str = "measured") -> StudyConfig:
     """The paper's study on the built-in ID161ZR15000 family.
 
     ``quick=False``: the thesis setup (all pulse widths × {sgd, mixed-precision, sp-shift}
     × 25 epochs, full MNIST, target 95 %).  ``quick=True``: the same grid, 6 epochs on
     24 000 training images with 2000 validation and 2000 test images, target 85 %
     (StepLR every 3 epochs) — minutes on 2 cores, and the trends already show.
+
+    ``recipe``: the device-model recipe of the built-ins (``measured``, ``thesis`` or
+    ``both``).  With the thesis recipe, SP shifting also runs at the SP the thesis
+    reported for each run (``sp_reference: reported``), as the thesis did.
     """
+    if recipe not in REPRODUCE_RECIPES:
+        raise InputError(f"recipe must be one of {', '.join(REPRODUCE_RECIPES)}, got "
+                         f"{recipe!r}")
+    recipes = ["measured", "thesis"] if recipe == "both" else [recipe]
+    base = StudyConfig()
+    algorithms = list(base.algorithms)
+    if "thesis" in recipes:
+        algorithms.append(AlgorithmSpec(name="sp-shift",
+                                        options={"sp_reference": "reported"}))
+    suffix = "" if recipe == "measured" else f"-{recipe}"
     if not quick:
-        return StudyConfig(name="reproduce-full")
-    return StudyConfig(name="reproduce-quick", epochs=6, train_subset=24_000, val_size=2000,
-                       test_subset=2000, target_accuracy=0.85, lr_step_epochs=3)
+        return StudyConfig(name=f"reproduce-full{suffix}", recipes=recipes,
+                           algorithms=algorithms)
+    return StudyConfig(name=f"reproduce-quick{suffix}", epochs=6, train_subset=24_000,
+                       val_size=2000, test_subset=2000, target_accuracy=0.85,
+                       lr_step_epochs=3, recipes=recipes, algorithms=algorithms)

@@ -15,6 +15,7 @@ learning rate lives in ``param_groups[0]["lr"]``, so torch LR schedulers work.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -200,26 +201,35 @@ class SymmetryShiftReport:
 
 
 def shift_to_symmetry_point(model: nn.Module, mode: str = "per-device",
-                            offset: float = 0.0) -> SymmetryShiftReport:
+                            offset: float = 0.0, reference: float | None = None
+                            ) -> SymmetryShiftReport:
     """Symmetry point shifting: read each weight as ``w_device − w_ref`` with ``w_ref`` at SP.
 
     ``mode="per-device"`` estimates every device's SP on the simulated devices by
     alternating pulses (counted in the report, not in the training pulses);
     ``mode="nominal"`` uses one SP for all devices, that of the nominal device
     (:func:`pulsetrain.devices.symmetry.symmetry_point`: where alternating pulses
-    from 0 settle).  ``offset`` adds a deliberate reference error (weight
-    units) to study mis-set references.  The effective weights are kept: the
+    from 0 settle).  ``reference`` (weight units) sets every reference to a given
+    value instead (e.g. the SP a publication reported), whatever ``mode``; no
+    estimation pulses are spent then.  ``offset`` adds a deliberate reference error
+    (weight units) to study mis-set references.  The effective weights are kept: the
     devices are re-programmed to ``W + w_ref`` (so they sit around the SP).
+    ``reference_error`` in the report is measured against each device's SP estimated
+    by pulses in every mode.
     """
     if mode not in ("per-device", "nominal"):
         raise ValueError(f"mode must be 'per-device' or 'nominal', got {mode!r}")
+    if reference is not None and not math.isfinite(reference):
+        raise ValueError(f"reference must be a finite weight, got {reference}")
     pulses = 0
     sps, errors = [], []
     for layer in analog_layers(model):
         tile = layer.tile
         weight = tile.weight.clone()
         est = estimate_symmetry_points(tile.dt)
-        if mode == "per-device":
+        if reference is not None:
+            ref = torch.full_like(tile.w, float(reference))
+        elif mode == "per-device":
             ref = est.value
             pulses += est.pulses
         else:

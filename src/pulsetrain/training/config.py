@@ -12,7 +12,8 @@ import torch
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from pulsetrain.crossbar.mvm import PERIPHERY
+import pulsetrain.crossbar.periphery  # noqa: F401  (registers the aihwkit-default read-out)
+from pulsetrain.crossbar.mvm import PERIPHERY, make_periphery
 from pulsetrain.errors import InputError, describe_validation_error
 from pulsetrain.training.registry import algorithm, owned_options
 
@@ -98,6 +99,10 @@ class TrainConfig(BaseModel):
                                       "management; default: the device's")
     sp_mode: Literal["per-device", "nominal"] = "per-device"
     sp_offset: float = 0.0
+    sp_reference: float | Literal["reported"] | None = Field(
+        None, description="SP shifting: references at this weight instead of the estimated "
+        "SPs; 'reported' = the device's metrics.symmetry_point_reported (the value a "
+        "publication used)")
     c2c_noise: float | None = Field(None, ge=0, description="override the device's")
     step_gain_std: float | None = Field(None, ge=0)
     bound_std: float | None = Field(None, ge=0)
@@ -111,7 +116,11 @@ class TrainConfig(BaseModel):
                                       "cuda, cuda:N (the CUDA path runs the torch kernels; "
                                       "untimed)")
     periphery: PeripheryName = Field("ideal", description="what the analog read-out does to "
-                                     "the MVMs (pulsetrain.crossbar.mvm registry)")
+                                     "the MVMs: ideal, aihwkit-default (registry in "
+                                     "pulsetrain.crossbar.mvm)")
+    periphery_options: dict[str, Any] = Field(
+        default_factory=dict, description="overrides of the periphery's parameters, e.g. "
+        "{forward: {out_noise: 0.02}, backward: {...}, mask_backward_at_bound: false}")
 
     @model_validator(mode="after")
     def _check(self) -> TrainConfig:
@@ -120,6 +129,10 @@ class TrainConfig(BaseModel):
         if self.backend == "numba" and torch.device(self.torch_device).type != "cpu":
             raise ValueError(f"backend 'numba' runs on CPU tensors only, but torch_device is "
                              f"{self.torch_device!r}: use backend auto or torch")
+        try:
+            make_periphery(self.periphery, 0, self.periphery_options)
+        except (ValueError, ValidationError) as exc:
+            raise ValueError(f"periphery_options: {str(exc).splitlines()[0]}") from None
         mine = set(algorithm(self.algorithm).options)
         for option, owners in owned_options().items():
             if option in mine or option not in type(self).model_fields:

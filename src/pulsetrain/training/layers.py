@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import itertools
 import math
+from typing import Any
 
 import torch
 from torch import nn
 
 from pulsetrain.crossbar.mvm import Periphery, crossbar_mvm, make_periphery
+from pulsetrain.crossbar.noise import GOLDEN, mix32_int
 from pulsetrain.crossbar.tile import AnalogTile
 from pulsetrain.devices.lut import LutDevice
 
@@ -46,6 +48,13 @@ class AnalogLinear(nn.Module):
         y = crossbar_mvm(x[None], self._anchor, self.tile.weight[None], [self])[0]
         return y + self.bias if self.bias is not None else y
 
+    def train(self, mode: bool = True) -> AnalogLinear:
+        """Training mode also counts the array reads (``eval()``: evaluation reads are not
+        training costs)."""
+        super().train(mode)
+        self.tile.periphery.training = mode
+        return self
+
     @property
     def periphery(self) -> Periphery:
         """The tile's periphery (what the read-out does to the MVM results)."""
@@ -66,7 +75,8 @@ ACTIVATIONS = {"sigmoid": nn.Sigmoid, "relu": nn.ReLU, "tanh": nn.Tanh}
 def build_mlp(sizes: list[int], device: LutDevice | None, seed: int = 0,
               activation: str = "sigmoid", backend: str = "auto",
               torch_device: torch.device | str = "cpu",
-              periphery: str = "ideal") -> nn.Sequential:
+              periphery: str = "ideal",
+              periphery_options: dict[str, Any] | None = None) -> nn.Sequential:
     """MLP ``sizes[0] → … → sizes[-1]`` with log-softmax output.
 
     With ``device=None`` the layers are ``nn.Linear`` (floating-point baseline),
@@ -89,7 +99,9 @@ def build_mlp(sizes: list[int], device: LutDevice | None, seed: int = 0,
         else:
             layers.append(AnalogLinear(n_in, n_out, device, gen, backend=backend,
                                        torch_device=torch_device,
-                                       periphery=make_periphery(periphery)))
+                                       periphery=make_periphery(
+                                           periphery, mix32_int(seed * GOLDEN + 7919 * k),
+                                           periphery_options)))
         if k < len(sizes) - 2:
             layers.append(ACTIVATIONS[activation]())
     layers.append(nn.LogSoftmax(dim=1))

@@ -43,6 +43,9 @@ class EpochMetrics(TypedDict, total=False):
     """Pulses spent once, before training, finding the symmetry points (SP shifting)."""
     stacked_runs: int
     """The run trained in a stack of this many runs."""
+    reads: dict[str, float]
+    """Array reads of training so far: ``dac_total``, ``adc_total`` (conversions) and
+    ``array_sum_total`` (Σ v² Σ G, siemens; :mod:`pulsetrain.energy.read`)."""
 
 
 @dataclass(frozen=True)

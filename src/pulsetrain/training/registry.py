@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, ClassVar
 import torch
 from torch import nn
 
+from pulsetrain.errors import InputError
 from pulsetrain.plugins import Registry
 from pulsetrain.training.algorithms import (
     MixedPrecisionSGD,
@@ -24,6 +25,7 @@ from pulsetrain.training.algorithms import (
     SymmetryShiftReport,
     shift_to_symmetry_point,
 )
+from pulsetrain.training.layers import analog_layers
 
 if TYPE_CHECKING:
     from pulsetrain.training.config import TrainConfig
@@ -95,13 +97,33 @@ class SymmetryPointShifting(PlainSGD):
 
     name = "sp-shift"
     default_lr = 0.1
-    options = (*PULSE_OPTIONS, "sp_mode", "sp_offset")
+    options = (*PULSE_OPTIONS, "sp_mode", "sp_offset", "sp_reference")
 
     def build(self, model: nn.Module, cfg: TrainConfig, lr: float
               ) -> tuple[torch.optim.Optimizer, SymmetryShiftReport | None]:
-        report = shift_to_symmetry_point(model, cfg.sp_mode, cfg.sp_offset)
+        report = shift_to_symmetry_point(model, cfg.sp_mode, cfg.sp_offset,
+                                         reference_for(model, cfg))
         opt, _ = super().build(model, cfg, lr)
         return opt, report
+
+
+def reference_for(model: nn.Module, cfg: TrainConfig) -> float | None:
+    """The given SP-shifting reference of ``cfg`` (``sp_reference``), resolved.
+
+    Raises
+    ------
+    InputError
+        For ``"reported"`` on a device whose metrics carry no ``symmetry_point_reported``.
+    """
+    if cfg.sp_reference is None or isinstance(cfg.sp_reference, float | int):
+        return None if cfg.sp_reference is None else float(cfg.sp_reference)
+    layers = analog_layers(model)
+    device = layers[0].tile.device
+    value = device.metrics.get("symmetry_point_reported")
+    if value is None:
+        raise InputError(f"sp_reference 'reported': device {device.name!r} has no "
+                         "metrics.symmetry_point_reported (the thesis-recipe built-ins do)")
+    return float(value)
 
 
 @register_algorithm

@@ -69,7 +69,7 @@ class Trainer:
         sizes = [784, *cfg.hidden, 10]
         model = build_mlp(sizes, device, seed=cfg.seed, activation=cfg.activation,
                           backend=cfg.backend, torch_device=cfg.torch_device,
-                          periphery=cfg.periphery)
+                          periphery=cfg.periphery, periphery_options=cfg.periphery_options)
         opt, sp_report = algorithm(cfg.algorithm).build(model, cfg, cfg.learning_rate)
         sched = torch.optim.lr_scheduler.StepLR(opt, cfg.lr_step_epochs, cfg.lr_gamma)
         return cls(cfg, model, opt, sched, sp_report)
@@ -258,6 +258,10 @@ class RunLog:
         }
         if isinstance(trainer.optimizer, AnalogOptimizer):
             metrics.update(trainer.optimizer.epoch_metrics())
+            stats = [layer.tile.periphery.stats for layer in analog_layers(trainer.model)]
+            metrics["reads"] = {"dac_total": sum(s.dac for s in stats),
+                                "adc_total": sum(s.adc for s in stats),
+                                "array_sum_total": sum(s.array_sum for s in stats)}
         if trainer.sp_report is not None:  # the one-off cost of finding the references
             metrics["sp_estimation_pulses"] = trainer.sp_report.pulses
         if stacked_runs > 1:

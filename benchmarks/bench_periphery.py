@@ -1,0 +1,99 @@
+"""Cost of the non-ideal read-out: seconds per epoch, ideal vs aihwkit-default, and AIHWKit.
+
+    .venv/bin/python benchmarks/bench_periphery.py [--images 12000] [--device NAME]
+
+The thesis network (784-256-128-10 sigmoid, batch 64) on ``--images`` training images of
+MNIST, one epoch (after a warm-up epoch of 640 images) per algorithm and read-out, best of
+``--repeats``: pulsetrain with ``periphery: ideal`` and ``aihwkit-default``, and — with the
+AIHWKit venv — AIHWKit 1.1.0 with its default IOParameters (the published study's
+configuration) on the same exported device, in its own process.  Prints the table of
+docs/performance.md; states torch threads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from pulsetrain.crossbar.kernels import warmup
+from pulsetrain.devices import builtin_device
+from pulsetrain.interop.aihwkit_params import to_piecewise_step
+from pulsetrain.training.config import TrainConfig
+from pulsetrain.training.data import load_mnist
+from pulsetrain.training.registry import algorithm as algorithm_entry
+from pulsetrain.training.trainer import Trainer
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # validation/ (checkout)
+from validation.aihwkit_bridge import aihwkit_available, run_aihwkit
+
+ALGORITHMS = ("sgd", "sp-shift", "mixed-precision")
+
+
+def epoch_seconds(cfg: TrainConfig, data, warm, repeats: int) -> float:  # type: ignore[no-untyped-def]
+    trainer = Trainer.build(cfg)
+    trainer.train_epoch(warm, 0)
+    best = float("inf")
+    for k in range(repeats):
+        t0 = time.perf_counter()
+        trainer.train_epoch(data.train, k + 1)
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--images", type=int, default=12_000)
+    ap.add_argument("--device", default="ID161ZR15000-200us-thesis")
+    ap.add_argument("--repeats", type=int, default=2)
+    args = ap.parse_args()
+    warmup()
+    data = load_mnist(train_subset=args.images, test_subset=1000)
+    warm = load_mnist(train_subset=640, test_subset=100).train
+    print(f"{args.device}, {args.images} images per epoch, batch 64; torch threads "
+          f"{torch.get_num_threads()} (torch {torch.__version__})", flush=True)
+    rows: dict[str, dict[str, float]] = {}
+    for alg in ALGORITHMS:
+        rows[alg] = {}
+        for per in ("ideal", "aihwkit-default"):
+            cfg = TrainConfig(algorithm=alg, device=args.device, periphery=per,
+                              train_subset=args.images)
+            rows[alg][per] = epoch_seconds(cfg, data, warm, args.repeats)
+            print(f"  pulsetrain {alg:16s} {per:16s} {rows[alg][per]:7.2f} s", flush=True)
+    ai: dict[str, float] = {}
+    if aihwkit_available():
+        device = builtin_device(args.device)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "mnist.npz"
+            np.savez(path, x_train=data.train.x.numpy(), y_train=data.train.y.numpy(),
+                     x_test=data.test.x.numpy(), y_test=data.test.y.numpy())
+            for alg in ("sgd", "mixed-precision"):
+                reply = run_aihwkit("train", device=to_piecewise_step(device), algorithm=alg,
+                                    sizes=[784, 256, 128, 10],
+                                    lr=algorithm_entry(alg).default_lr, epochs=1,
+                                    batch_size=64, seed=0, data=str(path), default_io=True,
+                                    timeout_s=7200)
+                ai[alg] = float(np.min(reply["epoch_seconds"]))
+                print(f"  AIHWKit    {alg:16s} default IO       {ai[alg]:7.2f} s", flush=True)
+    else:
+        print("  AIHWKit: not measured (no venv: bash scripts/setup-aihwkit.sh)")
+    print("\n| algorithm | ideal (s/epoch) | aihwkit-default (s/epoch) | × ideal | "
+          "AIHWKit default IO (s/epoch) | speed-up |\n|---|---|---|---|---|---|")
+    for alg in ALGORITHMS:
+        r = rows[alg]
+        line = (f"| {alg} | {r['ideal']:.2f} | {r['aihwkit-default']:.2f} | "
+                f"{r['aihwkit-default'] / r['ideal']:.2f} |")
+        if alg in ai:
+            line += f" {ai[alg]:.2f} | {ai[alg] / r['aihwkit-default']:.1f} |"
+        else:
+            line += " – | – |"
+        print(line)
+
+
+if __name__ == "__main__":
+    main()

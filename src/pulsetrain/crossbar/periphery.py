@@ -1,0 +1,237 @@
+"""Non-ideal analog read-out: DAC/ADC quantisation, bounds, noise, noise and bound management.
+
+The semantics are those of IBM AIHWKit 1.1.0's ``IOParameters`` on its CPU path (read
+from its source to understand them; this is our own implementation), per sample:
+
+forward ``y = W x``::
+
+    α = max_j |x_j|            (noise management ``abs-max``; ``none``: α = 1; ``constant``:
+                                 α = nm_thres; capped at nm_thres > 0); α ≤ 0 → y = 0
+    r = 1
+    repeat:                     (bound management ``iterative``; ``none``: once)
+        x̃ = clip(Δ_in·round(x/(α r)/Δ_in), ±inp_bound) + inp_noise·ξ
+        y = W x̃ + w_noise·‖x̃‖₂·ξ   (w_noise_type ``additive-constant``)
+        y = clip(Δ_out·round((y + out_noise·ξ)/Δ_out), ±out_bound)
+        stop unless some |y_i| > out_bound before clipping; else r = 2r, while
+            r ≤ max_bm_factor and r·Δ_in ≤ max_bm_res
+    y_out = y · out_scale · α · r
+
+``round`` is round-half-to-even (``*_sto_round``: stochastic); ``Δ = res·2·bound`` (a
+``res`` > 1 counts steps: ``res = 1/res``; ``res`` ≤ 0: no quantisation); noises are
+Gaussian in normalised units.  Only the samples that clipped are re-run, with fresh
+noise.  The backward pass ``δx = Wᵀ δ`` does the same with the backward parameters and
+never bound management (as AIHWKit forces).  ``mask_backward_at_bound`` reproduces
+AIHWKit's gradient mask: errors of outputs whose forward value reached
+``±0.999·out_scale·out_bound`` are zeroed before the backward MVM (the update still
+sees the unmasked errors).
+
+Random numbers come from the periphery's own generator (seeded per run and layer), so a
+run computes the same in a stack as alone, and resumes exactly (its state is
+checkpointed with the tile).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal
+
+import torch
+from pydantic import BaseModel, ConfigDict, Field
+
+from pulsetrain.crossbar.mvm import Periphery, register_periphery
+
+
+class IOParams(BaseModel):
+    """One direction's read-out parameters (AIHWKit 1.1.0 names and defaults)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    is_perfect: bool = False
+    inp_bound: float = Field(1.0, gt=0)
+    inp_res: float = 1 / 126
+    inp_sto_round: bool = False
+    inp_noise: float = Field(0.0, ge=0)
+    out_bound: float = 12.0
+    out_res: float = 1 / 510
+    out_sto_round: bool = False
+    out_noise: float = Field(0.06, ge=0)
+    out_scale: float = Field(1.0, gt=0)
+    w_noise: float = Field(0.0, ge=0)
+    w_noise_type: Literal["none", "additive-constant"] = "none"
+    noise_management: Literal["abs-max", "none", "constant"] = "abs-max"
+    bound_management: Literal["iterative", "none"] = "iterative"
+    nm_thres: float = Field(0.0, ge=0)
+    max_bm_factor: float = Field(1000.0, ge=1)
+    max_bm_res: float = Field(0.25, gt=0)
+    bm_test_negative_bound: bool = True
+
+    @staticmethod
+    def _step(res: float, bound: float) -> float:
+        if res <= 0 or bound == float("inf"):
+            return 0.0
+        if res > 1:
+            res = 1 / res
+        return res * 2 * bound
+
+    @property
+    def in_step(self) -> float:
+        """DAC step Δ_in (0: not quantised)."""
+        return self._step(self.inp_res, self.inp_bound)
+
+    @property
+    def out_limit(self) -> float:
+        """ADC bound (inf when ``out_bound`` ≤ 0)."""
+        return self.out_bound if self.out_bound > 0 else float("inf")
+
+    @property
+    def out_step(self) -> float:
+        """ADC step Δ_out (0: not quantised)."""
+        return self._step(self.out_res, self.out_limit)
+
+
+def _quantise(v: torch.Tensor, step: float, stochastic: bool,
+              gen: torch.Generator) -> torch.Tensor:
+    if step <= 0:
+        return v
+    if stochastic:
+        u = torch.rand(v.shape, generator=gen, dtype=v.dtype, device=v.device)
+        return step * torch.round(v / step + u - 0.5)
+    return step * torch.round(v / step)
+
+
+class IOPeriphery(Periphery):
+    """Noisy, quantised, bounded MVMs with noise and bound management (module docs).
+
+    Parameters
+    ----------
+    forward, backward
+        Read-out parameters of each direction (default: AIHWKit 1.1.0's defaults).
+    mask_backward_at_bound
+        Zero the errors of outputs that reached the forward bound (AIHWKit does).
+    seed
+        Seeds the periphery's noise (one stream per run and layer).
+    """
+
+    name: ClassVar[str] = "io"
+
+    def __init__(self, forward: IOParams | None = None, backward: IOParams | None = None,
+                 mask_backward_at_bound: bool = True, seed: int = 0) -> None:
+        super().__init__()
+        self.fwd = forward or IOParams()
+        self.bwd = backward or IOParams()
+        self.mask_backward_at_bound = mask_backward_at_bound
+        self.gen = torch.Generator().manual_seed(int(seed) & 0xFFFF_FFFF_FFFF)
+        self._mask: torch.Tensor | None = None
+
+    @property
+    def is_ideal(self) -> bool:
+        return False
+
+    # -- one direction ------------------------------------------------------------------
+    def _mvm(self, x: torch.Tensor, matrix: torch.Tensor, p: IOParams, managed: bool,
+             transposed: bool) -> tuple[torch.Tensor, torch.Tensor, int]:
+        """``x @ matrix`` through the read-out; returns (outputs, per-sample input scale
+        α·r, conversion passes summed over samples)."""
+        if p.is_perfect:
+            self.count(x / x.abs().amax(dim=1, keepdim=True).clamp_min(1e-30), matrix.shape[1],
+                       transposed)
+            return x @ matrix, torch.ones(x.shape[0], dtype=x.dtype), x.shape[0]
+        gen = self.gen
+        if p.noise_management == "abs-max":
+            alpha = x.abs().amax(dim=1)
+            if p.nm_thres > 0:
+                alpha = torch.clamp(alpha, max=p.nm_thres)
+        elif p.noise_management == "constant":
+            alpha = torch.full((x.shape[0],), p.nm_thres or 1.0, dtype=x.dtype)
+        else:
+            alpha = torch.ones(x.shape[0], dtype=x.dtype)
+        zero = alpha <= 0
+        safe = torch.where(zero, torch.ones_like(alpha), alpha)
+        bound, d_in, d_out = p.out_limit, p.in_step, p.out_step
+        limit_res = p.max_bm_res / d_in if d_in > 0 else float("inf")
+
+        def one_pass(xin: torch.Tensor, s: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            xs = xin / s[:, None]
+            xs = _quantise(xs, d_in, p.inp_sto_round, gen).clamp_(-p.inp_bound, p.inp_bound)
+            if p.inp_noise > 0:
+                xs = xs + p.inp_noise * torch.randn(xs.shape, generator=gen, dtype=xs.dtype)
+            y = xs @ matrix
+            if p.w_noise > 0 and p.w_noise_type == "additive-constant":
+                y = y + p.w_noise * xs.norm(dim=1, keepdim=True) * torch.randn(
+                    y.shape, generator=gen, dtype=y.dtype)
+            if p.out_noise > 0:
+                y = y + p.out_noise * torch.randn(y.shape, generator=gen, dtype=y.dtype)
+            y = _quantise(y, d_out, p.out_sto_round, gen)
+            over = (y > bound).any(dim=1)
+            if p.bm_test_negative_bound:
+                over |= (y < -bound).any(dim=1)
+            self.count(xs, matrix.shape[1], transposed)
+            return y.clamp_(-bound, bound), over
+
+        out, over = one_pass(x, safe)  # every sample once (all-zero ones read 0 below)
+        scale = safe.clone()
+        passes = x.shape[0]
+        if managed and p.bound_management != "none":
+            todo = torch.nonzero(over & ~zero).flatten()
+            r = 1.0
+            while todo.numel() and r <= p.max_bm_factor and r <= limit_res:
+                r *= 2  # re-run only the samples that clipped, at half the input again
+                y, again = one_pass(x[todo], safe[todo] * r)
+                out[todo] = y
+                scale[todo] = safe[todo] * r
+                passes += int(todo.numel())
+                todo = todo[again]
+        scale = torch.where(zero, torch.zeros_like(scale), scale)
+        return out * (p.out_scale * scale)[:, None], scale, passes
+
+    def forward(self, x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+        out, _, _ = self._mvm(x, weight.T, self.fwd, managed=True, transposed=False)
+        if self.mask_backward_at_bound and self.fwd.out_bound > 0 and self.training:
+            b = 0.999 * self.fwd.out_scale * self.fwd.out_bound
+            self._mask = (out >= b) | (out <= -b)
+        return out
+
+    def backward(self, d: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+        if self._mask is not None and self._mask.shape == d.shape:
+            d = torch.where(self._mask, torch.zeros_like(d), d)
+        self._mask = None
+        out, _, _ = self._mvm(d, weight, self.bwd, managed=False, transposed=True)
+        return out
+
+    @classmethod
+    def create(cls, seed: int = 0, options: dict[str, Any] | None = None) -> IOPeriphery:
+        """From config options ``{forward: {...}, backward: {...},
+        mask_backward_at_bound: bool}`` (each field overrides the class's default)."""
+        opts = dict(options or {})
+        unknown = set(opts) - {"forward", "backward", "mask_backward_at_bound"}
+        if unknown:
+            raise ValueError(f"unknown periphery option(s) {', '.join(sorted(unknown))}; "
+                             "expected forward, backward, mask_backward_at_bound")
+        base = cls()
+        return cls(IOParams.model_validate({**base.fwd.model_dump(), **opts.get("forward", {})}),
+                   IOParams.model_validate({**base.bwd.model_dump(),
+                                            **opts.get("backward", {})}),
+                   bool(opts.get("mask_backward_at_bound", base.mask_backward_at_bound)),
+                   seed)
+
+    # -- checkpoints ---------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        return {**super().state_dict(), "generator": self.gen.get_state()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        super().load_state_dict(state)
+        if "generator" in state:
+            self.gen.set_state(state["generator"])
+
+
+@register_periphery
+class AihwkitDefault(IOPeriphery):
+    """AIHWKit 1.1.0's default training read-out (what the published study used):
+    7-bit DAC, 9-bit ADC at ±12, output noise 0.06, abs-max noise management, iterative
+    bound management forward, none backward, and the backward gradient mask."""
+
+    name: ClassVar[str] = "aihwkit-default"
+
+    def __init__(self, forward: IOParams | None = None, backward: IOParams | None = None,
+                 mask_backward_at_bound: bool = True, seed: int = 0) -> None:
+        super().__init__(forward or IOParams(), backward or IOParams(), mask_backward_at_bound,
+                         seed)
