@@ -230,6 +230,7 @@ def task_train(req: dict) -> dict:
     from aihwkit.optim import AnalogSGD
     from aihwkit.simulator.configs import DigitalRankUpdateRPUConfig, MixedPrecisionCompound
 
+    torch.set_num_threads(req.get("threads", torch.get_num_threads()))
     dev = _piecewise({**req["device"], **NOISE_FREE})
     if req["algorithm"] in ("sgd", "sp-shift"):
         if req["algorithm"] == "sp-shift":  # weight = device − reference (fixed at the SP)

@@ -99,3 +99,25 @@ def test_recipe_sensitivity_flags_flips() -> None:
     assert flips == ["| 200us | sgd | 33.0 | 0.001 | 88.0 | 0.002 | FLIPS |"]
     assert "1 of 3 conclusions flip" in " ".join(lines)
     assert recipe_sensitivity(runs[runs.recipe == "measured"]) == []
+
+
+@pytest.mark.skipif(__import__("pulsetrain.training.data", fromlist=["x"])
+                    .default_mnist_folder() is None, reason="MNIST not installed")
+def test_a_two_recipe_study_reports_its_sensitivity(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from pulsetrain.cli import app
+
+    cfg = tmp_path / "s.yaml"
+    cfg.write_text("name: recipes\nrecipes: [measured, thesis]\npulse_widths_s: [2.0e-4]\n"
+                   "algorithms: [{name: sgd}]\nepochs: 1\nhidden: [8]\ntrain_subset: 256\n"
+                   "val_size: 100\ntest_subset: 100\n")
+    result = CliRunner().invoke(app, ["study", "run", str(cfg), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 0, result.output
+    report = (tmp_path / "o" / "report.md").read_text()
+    assert "## Recipe sensitivity" in report
+    row = next(line for line in report.splitlines() if line.startswith("| 200us | sgd |"))
+    assert row.count("|") == 8  # pulse width, algorithm, 2 × (accuracy, energy), verdict
+    runs = pd.read_csv(tmp_path / "o" / "runs.csv")
+    assert sorted(runs.recipe) == ["measured", "thesis"]
+    assert set(runs.device) == {"ID161ZR15000-200us", "ID161ZR15000-200us-thesis"}

@@ -1,0 +1,70 @@
+"""AIHWKit 1.1.0 with its default read-out on the thesis-recipe devices, thesis setup.
+
+    .venv/bin/python scripts/aihwkit_default_io_runs.py OUT.json \
+        [--runs ID161ZR15000-200us-thesis:sgd ID161ZR15000-200ns-thesis:mixed-precision]
+
+The published study's configuration: 784-256-128-10 sigmoid, 48k training images, batch
+64, thesis learning rates, StepLR(10, 0.5), 25 epochs, AIHWKit's default IOParameters
+forward and backward, each device exported from pulsetrain as a PiecewiseStepDevice (the
+thesis recipe exports the thesis's own parameters).  The runs go in parallel, one AIHWKit
+process each (1 torch thread each); results are written to OUT.json (final and per-epoch
+test accuracy) for docs/training.md, next to pulsetrain's ``periphery: aihwkit-default``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+from pulsetrain.devices import builtin_device
+from pulsetrain.interop.aihwkit_params import to_piecewise_step
+from pulsetrain.training.data import load_mnist
+from pulsetrain.training.registry import algorithm as algorithm_entry
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # validation/ (checkout)
+from validation.aihwkit_bridge import aihwkit_available, run_aihwkit
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("out", type=Path)
+    ap.add_argument("--runs", nargs="+", default=["ID161ZR15000-200us-thesis:sgd",
+                                                  "ID161ZR15000-200ns-thesis:mixed-precision"])
+    ap.add_argument("--epochs", type=int, default=25)
+    args = ap.parse_args()
+    if not aihwkit_available():
+        raise SystemExit("AIHWKit venv missing: bash scripts/setup-aihwkit.sh")
+    data = load_mnist()
+    results: dict[str, dict[str, object]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "mnist.npz"
+        np.savez(path, x_train=data.train.x.numpy(), y_train=data.train.y.numpy(),
+                 x_test=data.test.x.numpy(), y_test=data.test.y.numpy())
+
+        def one(spec: str) -> tuple[str, dict[str, object]]:
+            name, alg = spec.split(":")
+            reply = run_aihwkit("train", device=to_piecewise_step(builtin_device(name)),
+                                algorithm=alg, sizes=[784, 256, 128, 10],
+                                lr=algorithm_entry(alg).default_lr, lr_step=[10, 0.5],
+                                epochs=args.epochs, batch_size=64, seed=0, data=str(path),
+                                default_io=True, threads=1, timeout_s=4 * 3600)
+            accs = [100 * a for a in reply["test_accuracy"]]
+            return spec, {"test_accuracy": accs,
+                          "seconds_per_epoch": float(np.mean(reply["epoch_seconds"]))}
+
+        with ThreadPoolExecutor(max_workers=len(args.runs)) as pool:
+            for spec, res in pool.map(one, args.runs):
+                results[spec] = res
+                print(f"{spec:48s} final {res['test_accuracy'][-1]:5.1f} %  "  # type: ignore[index]
+                      f"({res['seconds_per_epoch']:.1f} s/epoch)", flush=True)
+                args.out.write_text(json.dumps(results, indent=1))
+
+
+if __name__ == "__main__":
+    main()
