@@ -46,8 +46,8 @@ def backward_share(branch: Branch) -> float:
 def sp_warnings(sp: SymmetryPoint, device_name: str) -> list[str]:
     """Why SP shifting and plain SGD may mislead on this device (empty when fine).
 
-    * the SP lies at a bound (within 1 % of the range): the device drifts there
-      under alternating pulses, and plain SGD stalls;
+    * the SP lies at a bound (within 1 % of the range, :attr:`SymmetryPoint.at_bound`):
+      the device drifts there under alternating pulses, and plain SGD stalls;
     * the analytic SP (drift from the centre) and the alternating-pulse SP
       differ by more than :data:`SP_MISMATCH`: the responses cross more than
       once or the steps are coarse, so "the" SP depends on where one starts.
@@ -85,11 +85,13 @@ def assess(clean: CleanRun, device: LutDevice, metrics: RunMetrics) -> list[str]
     for name, method in (("up", metrics.fit_up), ("down", metrics.fit_down)):
         if method and not method.startswith("spline"):
             flags.append(f"fallback fit ({name}: {method})")
-    sp = symmetry_point(device)
-    if sp.at_bound:
-        flags.append(f"SP at a bound ({sp.value:.3f})")
-    if sp.mismatch > SP_MISMATCH:
-        flags.append(f"SP mismatch (analytic {sp.analytic:.3f} vs by pulses "
-                     f"{sp.by_pulses.value:.3f})")
+    # the SP flags from the metrics, which hold the SP's three estimates already
+    tol = 0.01 * (device.w_max - device.w_min)
+    value = metrics.symmetry_point
+    if value <= device.w_min + tol or value >= device.w_max - tol:
+        flags.append(f"SP at a bound ({value:.3f})")
+    if abs(metrics.symmetry_point_analytic - metrics.symmetry_point_sim) > SP_MISMATCH:
+        flags.append(f"SP mismatch (analytic {metrics.symmetry_point_analytic:.3f} vs by "
+                     f"pulses {metrics.symmetry_point_sim:.3f})")
     flags += list(clean.notes)
     return flags
