@@ -11,7 +11,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from pulsetrain.devices.extract import WindowMode
-from pulsetrain.devices.fit import DeviceFit, fit_device
+from pulsetrain.devices.fit import DeviceFit
 from pulsetrain.devices.io import save_device
 from pulsetrain.devices.metrics import METRIC_COLUMNS
 from pulsetrain.devices.recipes import RECIPES, get_recipe
@@ -99,7 +99,8 @@ class FolderFit:
         return pd.DataFrame([o.row() for o in self.outcomes], columns=columns)
 
 
-def _provenance(fit: DeviceFit, root: Path, options: dict[str, Any]) -> dict[str, Any]:
+def _provenance(fit: DeviceFit, root: Path, options: dict[str, Any],
+                recipe: str = "measured") -> dict[str, Any]:
     sweep = fit.clean.sweep
     return {**fit.device.provenance,
         "source": f"measured run {fit.device.run} of device {fit.device.device_id} in {root}",
@@ -108,16 +109,20 @@ def _provenance(fit: DeviceFit, root: Path, options: dict[str, Any]) -> dict[str
         "window": fit.metrics.window,
         "quality": fit.metrics.quality,
         "date": date.today().isoformat(),
-        "fit": fit.device.provenance.get("fit") or "pulsetrain.devices.fit_device(" +
-               ", ".join(f"{k}={v}" for k, v in options.items()) + ")",
+        "fit": f"pulsetrain.devices.get_recipe({recipe!r}, "
+               f"**{_recipe_options(recipe, options)}).fit(run)",
     }
 
 
+def _recipe_options(recipe: str, options: dict[str, Any]) -> dict[str, Any]:
+    """The fit options a recipe takes (``thesis`` has its own rules: only a repetition)."""
+    if get_recipe(recipe).name == "measured":
+        return options
+    return {} if options["repetition"] is None else {"repetition": options["repetition"]}
+
+
 def _fit_one(run: MeasuredRun, recipe: str, options: dict[str, Any]) -> DeviceFit:
-    if recipe == "measured":
-        return fit_device(run, **options)
-    extra = {} if options["repetition"] is None else {"repetition": options["repetition"]}
-    return get_recipe(recipe, **extra).fit(run)
+    return get_recipe(recipe, **_recipe_options(recipe, options)).fit(run)
 
 
 def _fit_runs(scan: FolderScan, device_id: str, runs: list[MeasuredRun],
@@ -147,10 +152,11 @@ def _fit_runs(scan: FolderScan, device_id: str, runs: list[MeasuredRun],
 
 
 def _write_device(result: FitFolderResult, out: Path, root: Path, options: dict[str, Any],
-                  figures: bool, area_m2: float | None, thickness_m: float | None) -> None:
+                  figures: bool, area_m2: float | None, thickness_m: float | None,
+                  recipe: str = "measured") -> None:
     (out / "devices").mkdir(parents=True, exist_ok=True)
     for fit in result.fits:
-        device = replace(fit.device, provenance=_provenance(fit, root, options))
+        device = replace(fit.device, provenance=_provenance(fit, root, options, recipe))
         if area_m2 is not None:
             device = replace(device, area_m2=area_m2)
         if thickness_m is not None:
@@ -252,7 +258,7 @@ def fit_folder(root: str | Path, out: str | Path | None = None, device_id: str |
     out = Path(out)
     for dev_result in result.devices:
         target = out if device_id is not None else out / dev_result.device_id
-        _write_device(dev_result, target, root, options, figures, area_m2, thickness_m)
+        _write_device(dev_result, target, root, options, figures, area_m2, thickness_m, recipe)
     result.summary_csv = out / "summary.csv"
     table = result.summary_table()
     atomic_write(result.summary_csv, lambda tmp: table.to_csv(tmp, index=False))

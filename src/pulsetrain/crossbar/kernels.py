@@ -38,6 +38,8 @@ from pulsetrain.crossbar.noise import gaussian, hash3, train_seeds
 
 MAX_BL = 63
 
+"""Longest pulse train: slots are bits of an int64 word."""
+
 
 def check_bl(bl: int) -> int:
     """``bl`` if it is a valid pulse-train length (1..:data:`MAX_BL` time slots: the slots
@@ -45,7 +47,6 @@ def check_bl(bl: int) -> int:
     if not 1 <= bl <= MAX_BL:
         raise ValueError(f"bl must be in 1..{MAX_BL}, got {bl}")
     return bl
-"""Longest pulse train: slots are bits of an int64 word."""
 
 numba: Any
 try:  # numba is optional: the torch path is always there

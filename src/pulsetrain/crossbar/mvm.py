@@ -30,10 +30,13 @@ from pulsetrain.plugins import Registry
 class ReadStats:
     """What reading the array cost so far (training passes only, not evaluation).
 
-    ``array_sum`` is Σ over MVM samples and passes of Σ_j v_j² Σ_i G_ij (siemens): the
-    array energy of one sample's read is ``V_read² · t_read · Σ_j v_j² Σ_i G_ij`` with
-    v the DAC levels (inputs as fractions of the read voltage) and G the conductances
-    of the devices read (device and reference arrays).  ``dac``/``adc``: conversions.
+    ``dac``/``adc``: conversions.  ``array_sum`` (siemens) bounds Σ over MVM samples and
+    passes of Σ_j v_j² Σ_i G_ij from above by taking every input at full scale (v = 1):
+    the number of sample reads times the total conductance of the devices read (device
+    and reference arrays), evaluated when the counters are read (each epoch's end).  The
+    array energy of one sample's read is at most ``V_read² · t_read · Σ G``.  (Summing
+    the exact Σ v² per read costs a third of an ideal training step; the array energy
+    is four orders of magnitude below the conversions', docs/energy.md.)
     """
 
     dac: int = 0
@@ -52,7 +55,10 @@ class Periphery:
     name: ClassVar[str] = "ideal"
 
     def __init__(self) -> None:
-        self.stats = ReadStats()
+        self._dac = 0
+        self._adc = 0
+        self._array = 0.0
+        self._pending = 0  # sample reads not yet multiplied by the conductance total
         self.tile: Any = None
         self.training = True
         """Whether reads are counted (training); the layer sets it with ``train()``/``eval()``."""
@@ -63,41 +69,52 @@ class Periphery:
         return type(self).forward is Periphery.forward and \
             type(self).backward is Periphery.backward
 
+    @property
+    def stats(self) -> ReadStats:
+        """The reads counted so far (the pending sample reads priced at the present
+        conductances)."""
+        if self._pending:
+            total = self._conductance_total()
+            if total is not None:
+                self._array += self._pending * total
+            self._pending = 0
+        return ReadStats(self._dac, self._adc, self._array)
+
     def forward(self, x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
         """Forward outputs (batch × out) of inputs ``x`` (batch × in) through ``weight``;
-        counts the read (:meth:`count`)."""
-        self.count(x / _abs_max(x), weight.shape[0])
+        counts the read (:meth:`count_inputs`)."""
+        self.count_inputs(x, weight.shape[0])
         return x @ weight.T
 
     def backward(self, d: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
         """Backward outputs (batch × in) of errors ``d`` (batch × out) through ``weight``ᵀ."""
-        self.count(d / _abs_max(d), weight.shape[1], transposed=True)
+        self.count_inputs(d, weight.shape[1], transposed=True)
         return d @ weight
 
+    def count_inputs(self, x: torch.Tensor, n_out: int, transposed: bool = False) -> None:
+        """:meth:`count` of a read of inputs ``x`` (samples × inputs)."""
+        self.count(x, n_out, transposed)
+
     def count(self, levels: torch.Tensor, n_out: int, transposed: bool = False) -> None:
-        """Record one pass of ``levels`` (samples × inputs, as fractions of the read
-        voltage) giving ``n_out`` outputs each; only in training mode."""
+        """Record one pass of ``levels`` (samples × inputs) giving ``n_out`` outputs each;
+        only in training mode; integers only (no tensor work on the training step)."""
         if not self.training:
             return
-        self.stats.dac += int(levels.numel())
-        self.stats.adc += int(levels.shape[0]) * n_out
-        colsum = self._conductance_sums(transposed)
-        if colsum is not None:
-            self.stats.array_sum += float((levels.double() ** 2 @ colsum).sum())
+        samples, inputs = levels.shape[0], levels.shape[1]
+        self._dac += samples * inputs
+        self._adc += samples * n_out
+        self._pending += samples
 
-    def _conductance_sums(self, transposed: bool) -> torch.Tensor | None:
+    def _conductance_total(self) -> float | None:
         tile = self.tile
         mapping = getattr(getattr(tile, "device", None), "mapping", None)
         if tile is None or mapping is None:
             return None
         states = [tile.w] + ([tile.ref] if tile.has_reference else [])
-        dim = 1 if transposed else 0
-        n = tile.w.shape[dim]
-        total = None
-        for w in states:  # Σ G = n·g_min + spw·(Σ w − n·w_min): one float32 sum
-            s = (mapping.g_min_s - mapping.w_min * mapping.siemens_per_weight) * n \
-                + mapping.siemens_per_weight * w.sum(dim=dim).double()
-            total = s if total is None else total + s
+        spw = mapping.siemens_per_weight
+        total = 0.0
+        for w in states:  # Σ G = n·(g_min − w_min·spw) + spw·Σ w
+            total += w.numel() * (mapping.g_min_s - mapping.w_min * spw) + spw * float(w.sum())
         return total
 
     @classmethod
@@ -111,19 +128,15 @@ class Periphery:
 
     def state_dict(self) -> dict[str, Any]:
         """Counters (and, in subclasses, random state) for checkpoints."""
-        return {"dac": self.stats.dac, "adc": self.stats.adc,
-                "array_sum": self.stats.array_sum}
+        stats = self.stats
+        return {"dac": stats.dac, "adc": stats.adc, "array_sum": stats.array_sum}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Inverse of :meth:`state_dict`."""
-        self.stats = ReadStats(int(state.get("dac", 0)), int(state.get("adc", 0)),
-                               float(state.get("array_sum", 0.0)))
-
-
-def _abs_max(v: torch.Tensor) -> torch.Tensor:
-    """Per-sample abs-max (1 where a sample is all zeros), shape (samples, 1)."""
-    m = v.abs().amax(dim=1, keepdim=True)
-    return torch.where(m > 0, m, torch.ones_like(m))
+        self._dac = int(state.get("dac", 0))
+        self._adc = int(state.get("adc", 0))
+        self._array = float(state.get("array_sum", 0.0))
+        self._pending = 0
 
 
 class Ideal(Periphery):
@@ -167,7 +180,7 @@ def forward_outputs(x: torch.Tensor, weight: torch.Tensor, owners: Sequence[HasP
     periphery computes its own."""
     if all(o.periphery.is_ideal for o in owners):
         for r, o in enumerate(owners):
-            o.periphery.count(x[r] / _abs_max(x[r]), weight.shape[1])
+            o.periphery.count_inputs(x[r], weight.shape[1])
         return _product(x, weight.transpose(1, 2), batched)
     return torch.stack([o.periphery.forward(x[r], weight[r]) for r, o in enumerate(owners)])
 
@@ -177,7 +190,7 @@ def backward_outputs(d: torch.Tensor, weight: torch.Tensor, owners: Sequence[Has
     """Backward MVM outputs of R runs; ``d`` (R, batch, out)."""
     if all(o.periphery.is_ideal for o in owners):
         for r, o in enumerate(owners):
-            o.periphery.count(d[r] / _abs_max(d[r]), weight.shape[2], transposed=True)
+            o.periphery.count_inputs(d[r], weight.shape[2], transposed=True)
         return _product(d, weight, batched)
     return torch.stack([o.periphery.backward(d[r], weight[r]) for r, o in enumerate(owners)])
 

@@ -132,8 +132,7 @@ class IOPeriphery(Periphery):
         """``x @ matrix`` through the read-out; returns (outputs, per-sample input scale
         α·r, conversion passes summed over samples)."""
         if p.is_perfect:
-            self.count(x / x.abs().amax(dim=1, keepdim=True).clamp_min(1e-30), matrix.shape[1],
-                       transposed)
+            self.count_inputs(x, matrix.shape[1], transposed)
             return x @ matrix, torch.ones(x.shape[0], dtype=x.dtype), x.shape[0]
         gen = self.gen
         if p.noise_management == "abs-max":
@@ -206,6 +205,10 @@ class IOPeriphery(Periphery):
         if unknown:
             raise ValueError(f"unknown periphery option(s) {', '.join(sorted(unknown))}; "
                              "expected forward, backward, mask_backward_at_bound")
+        for key in ("forward", "backward"):
+            if not isinstance(opts.get(key, {}), dict):
+                raise ValueError(f"{key}: expected a mapping of read-out fields, got "
+                                 f"{opts[key]!r}")
         base = cls()
         return cls(IOParams.model_validate({**base.fwd.model_dump(), **opts.get("forward", {})}),
                    IOParams.model_validate({**base.bwd.model_dump(),

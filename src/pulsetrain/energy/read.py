@@ -3,10 +3,11 @@
 Per MVM sample (one input vector, one bound-management pass), the array dissipates
 ``V_read² · t_read · Σ_j v_j² Σ_i G_ij`` — each input line j driven at ``v_j·V_read``
 (``v`` the DAC level, a fraction of full scale) for the integration time through the
-conductances of its devices (device and reference arrays).  Each input costs one DAC
-conversion and each output one ADC conversion.  The runs record the sum over samples
-(``reads.array_sum_total``, siemens) and the conversions (``reads.dac_total``,
-``reads.adc_total``) per epoch; :func:`read_energy` turns them into joules.
+conductances of its devices (device and reference arrays); the runs record the upper
+bound with ``v = 1`` (``reads.array_sum_total``, siemens: sample reads × ΣG, see
+:class:`pulsetrain.crossbar.mvm.ReadStats`).  Each input costs one DAC conversion and
+each output one ADC conversion (``reads.dac_total``, ``reads.adc_total``).
+:func:`read_energy` turns them into joules.
 
 Defaults (assumptions, configurable; none of them is measured on the HZO devices):
 

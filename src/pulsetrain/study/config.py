@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from pulsetrain.devices.builtin import FAMILY, RECIPE_SUFFIX, builtin_family, resolve_device
-from pulsetrain.errors import InputError
+from pulsetrain.errors import InputError, describe_validation_error
 from pulsetrain.training.config import (
     Algorithm,
     TorchDevice,
@@ -115,6 +115,13 @@ class StudyConfig(BaseModel):
             if key in owners and not names & set(owners[key]):
                 raise ValueError(f"train.{key}: applies to {' and '.join(owners[key])}, none "
                                  "of which is in the study's algorithms")
+        for algo in self.algorithms:  # the values too, before any run starts
+            try:
+                TrainConfig(**{**self._train_options(algo.name), **algo.options},
+                            algorithm=algo.name)
+            except ValidationError as exc:
+                raise ValueError(f"train/options of {algo.name}: "
+                                 f"{describe_validation_error(exc)}") from None
         return self
 
     def device_names(self) -> list[str]:

@@ -31,6 +31,8 @@ def check_algorithm(name: str) -> str:
 
 
 Algorithm = Annotated[str, AfterValidator(check_algorithm)]
+"""A config field naming a registered training algorithm (``sgd``, ``mixed-precision``,
+``sp-shift``, ``float``, and any registered later)."""
 
 
 def check_periphery(name: str) -> str:
@@ -40,8 +42,7 @@ def check_periphery(name: str) -> str:
 
 
 PeripheryName = Annotated[str, AfterValidator(check_periphery)]
-"""A config field naming a registered training algorithm (``sgd``, ``mixed-precision``,
-``sp-shift``, ``float``, and any registered later)."""
+"""A config field naming a registered periphery model (``ideal``, ``aihwkit-default``)."""
 
 
 def check_torch_device(spec: str) -> str:
@@ -131,8 +132,14 @@ class TrainConfig(BaseModel):
                              f"{self.torch_device!r}: use backend auto or torch")
         try:
             make_periphery(self.periphery, 0, self.periphery_options)
-        except (ValueError, ValidationError) as exc:
+        except ValidationError as exc:
+            raise ValueError(f"periphery_options: "
+                             f"{describe_validation_error(exc, 'field')}") from None
+        except (ValueError, TypeError) as exc:
             raise ValueError(f"periphery_options: {str(exc).splitlines()[0]}") from None
+        if self.periphery != "ideal" and torch.device(self.torch_device).type != "cpu":
+            raise ValueError(f"periphery {self.periphery!r} runs on CPU tensors only (its "
+                             "noise streams are CPU generators); use torch_device cpu")
         mine = set(algorithm(self.algorithm).options)
         for option, owners in owned_options().items():
             if option in mine or option not in type(self).model_fields:

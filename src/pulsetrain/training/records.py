@@ -45,7 +45,7 @@ class EpochMetrics(TypedDict, total=False):
     """The run trained in a stack of this many runs."""
     reads: dict[str, float]
     """Array reads of training so far: ``dac_total``, ``adc_total`` (conversions) and
-    ``array_sum_total`` (Σ v² Σ G, siemens; :mod:`pulsetrain.energy.read`)."""
+    ``array_sum_total`` (an upper bound of Σ v² Σ G, siemens; :mod:`pulsetrain.energy.read`)."""
 
 
 @dataclass(frozen=True)
