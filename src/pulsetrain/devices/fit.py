@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
@@ -101,7 +102,15 @@ def fit_device(run: MeasuredRun, n_points: int = 32, repetition: int | None = No
     metrics = compute_metrics(clean, device, (fits[UP].method, fits[DOWN].method))
     flags = assess(clean, device, metrics)
     metrics = replace(metrics, quality="; ".join(flags) if flags else "ok")
-    device = replace(device, c2c_noise_estimate=metrics.c2c_noise,
-                     metrics={k: v for k, v in metrics.as_dict().items()
-                              if k not in ("device_id", "run", "pulse_width_s")})
-    return DeviceFit(device, clean, metrics, tuple(flags))
+    return DeviceFit(with_metrics(device, metrics), clean, metrics, tuple(flags))
+
+
+def with_metrics(device: LutDevice, metrics: RunMetrics, extra: dict[str, Any] | None = None,
+                 provenance: dict[str, Any] | None = None) -> LutDevice:
+    """``device`` carrying its run's metrics (those not already device fields, plus
+    ``extra``) and the c2c noise estimated from them; ``provenance`` replaces the
+    device's when given."""
+    kept = {k: v for k, v in metrics.as_dict().items()
+            if k not in ("device_id", "run", "pulse_width_s")}
+    return replace(device, c2c_noise_estimate=metrics.c2c_noise, metrics={**kept, **(extra or {})},
+                   provenance=device.provenance if provenance is None else provenance)

@@ -38,7 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from scipy.optimize import minimize
 
 from pulsetrain.devices.extract import Branch, CleanRun, WindowMode
-from pulsetrain.devices.fit import DeviceFit, default_name, fit_device
+from pulsetrain.devices.fit import DeviceFit, default_name, fit_device, with_metrics
 from pulsetrain.devices.lut import LutDevice
 from pulsetrain.devices.mapping import WeightMapping
 from pulsetrain.devices.metrics import compute_metrics
@@ -531,12 +531,9 @@ class ThesisRecipe(Recipe[ThesisParams]):
         provenance: dict[str, Any] = {"recipe": record}
         if sweep.source is not None:
             provenance["measurement_file"] = sweep.source.name
-        device = replace(
-            device, c2c_noise_estimate=metrics.c2c_noise, provenance=provenance,
-            metrics={**{k: v for k, v in metrics.as_dict().items()
-                        if k not in ("device_id", "run", "pulse_width_s")},
-                     "recipe": self.name, "recipe_residual": tp.residual,
-                     "recipe_n_points": tp.n_points})
+        device = with_metrics(device, metrics, {"recipe": self.name,
+                                                "recipe_residual": tp.residual,
+                                                "recipe_n_points": tp.n_points}, provenance)
         return DeviceFit(device, clean, metrics, tuple(flags))
 
 
