@@ -1,14 +1,20 @@
 """AIHWKit 1.1.0 with its default read-out on the thesis-recipe devices, thesis setup.
 
     .venv/bin/python scripts/aihwkit_default_io_runs.py OUT.json \
-        [--runs ID161ZR15000-200us-thesis:sgd ID161ZR15000-200ns-thesis:mixed-precision]
+        [--runs ID161ZR15000-200us-thesis:sgd \
+                ID161ZR15000-200ns-thesis:mixed-precision \
+                ID161ZR15000-20ns-b-thesis:sp-shift:reported]
 
 The published study's configuration: 784-256-128-10 sigmoid, 48k training images, batch
 64, thesis learning rates, StepLR(10, 0.5), 25 epochs, AIHWKit's default IOParameters
 forward and backward, each device exported from pulsetrain as a PiecewiseStepDevice (the
-thesis recipe exports the thesis's own parameters).  The runs go in parallel, one AIHWKit
-process each (1 torch thread each); results are written to OUT.json (final and per-epoch
-test accuracy) for docs/training.md, next to pulsetrain's ``periphery: aihwkit-default``.
+thesis recipe exports the thesis's own parameters).  A run is ``DEVICE:ALGORITHM``;
+SP shifting takes its reference as ``DEVICE:sp-shift:reported`` (the SP the thesis
+reported for that run, the default) or ``DEVICE:sp-shift:0.36``.
+``--seeds 0 1 2`` repeats every run per seed.
+The runs go two at a time, one AIHWKit process each (1 torch thread each); results are
+written to OUT.json (final and per-epoch test accuracy) for docs/training.md, next to
+pulsetrain's ``periphery: aihwkit-default``.
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ def main() -> None:
     ap.add_argument("--runs", nargs="+", default=["ID161ZR15000-200us-thesis:sgd",
                                                   "ID161ZR15000-200ns-thesis:mixed-precision"])
     ap.add_argument("--epochs", type=int, default=25)
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0])
     args = ap.parse_args()
     if not aihwkit_available():
         raise SystemExit("AIHWKit venv missing: bash scripts/setup-aihwkit.sh")
@@ -47,19 +54,26 @@ def main() -> None:
         np.savez(path, x_train=data.train.x.numpy(), y_train=data.train.y.numpy(),
                  x_test=data.test.x.numpy(), y_test=data.test.y.numpy())
 
-        def one(spec: str) -> tuple[str, dict[str, object]]:
-            name, alg = spec.split(":")
-            reply = run_aihwkit("train", device=to_piecewise_step(builtin_device(name)),
+        def one(job: tuple[str, int]) -> tuple[str, dict[str, object]]:
+            spec, seed = job
+            name, alg, *ref = spec.split(":")
+            device = builtin_device(name)
+            extra: dict[str, object] = {}
+            if alg == "sp-shift":  # at the reference the thesis reported (or a number)
+                extra["sp"] = (float(device.metrics["symmetry_point_reported"])
+                               if ref in ([], ["reported"]) else float(ref[0]))
+            reply = run_aihwkit("train", device=to_piecewise_step(device), **extra,
                                 algorithm=alg, sizes=[784, 256, 128, 10],
                                 lr=algorithm_entry(alg).default_lr, lr_step=[10, 0.5],
-                                epochs=args.epochs, batch_size=64, seed=0, data=str(path),
+                                epochs=args.epochs, batch_size=64, seed=seed, data=str(path),
                                 default_io=True, threads=1, timeout_s=4 * 3600)
             accs = [100 * a for a in reply["test_accuracy"]]
-            return spec, {"test_accuracy": accs,
+            return f"{spec}@{seed}", {"test_accuracy": accs,
                           "seconds_per_epoch": float(np.mean(reply["epoch_seconds"]))}
 
-        with ThreadPoolExecutor(max_workers=len(args.runs)) as pool:
-            for spec, res in pool.map(one, args.runs):
+        jobs = [(spec, seed) for seed in args.seeds for spec in args.runs]
+        with ThreadPoolExecutor(max_workers=min(len(jobs), 2)) as pool:
+            for spec, res in pool.map(one, jobs):
                 results[spec] = res
                 print(f"{spec:48s} final {res['test_accuracy'][-1]:5.1f} %  "  # type: ignore[index]
                       f"({res['seconds_per_epoch']:.1f} s/epoch)", flush=True)

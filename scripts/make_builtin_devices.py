@@ -20,6 +20,7 @@ and checks these files still match.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from dataclasses import replace
 from datetime import date
@@ -33,6 +34,7 @@ from pulsetrain.workflows import fit_device_folder
 FAMILY = "ID161ZR15000"
 OUT = Path("src/pulsetrain/data/devices")
 REFERENCE = Path("../shared/reference/thesis-ID161ZR15000.json")
+REPO = Path(__file__).resolve().parents[1]
 REP0_WINDOW = {"20241024110755"}
 """Runs whose published thesis parameters come from repetition (0)'s cutoffs row."""
 
@@ -56,7 +58,7 @@ def main(data: str) -> None:
                 "licence": "MIT (measurement data); fitted parameters derived by pulsetrain",
                 "measurement_run": fit.device.run,
                 "repetition": fit.clean.sweep.repetition,
-                "source_file": fit.clean.sweep.source.name if fit.clean.sweep.source else None,
+                "source_file": repo_path(fit.clean.sweep.source),
                 "date": date.today().isoformat(),
                 "command": "python scripts/make_builtin_devices.py ../shared/data/hzo-lbe247",
                 "fit": "pulsetrain.devices.fit_device(n_points=32, repetition=last usable, "
@@ -65,10 +67,10 @@ def main(data: str) -> None:
                               "measured potentiation/depression branch inside the cutoff "
                               "window",
                 "area_m2": "ASSUMED 1e-10 m² (100 µm²): the measurement files do not state "
-                           "the device area; DOMAIN.md's energy anchor is for devices under "
-                           "100 µm². Override it in a device file.",
+                           "the device area; the energy anchor in ../shared/docs/DOMAIN.md is "
+                           "for devices under 100 µm². Override it in a device file.",
                 "thickness_m": "5e-9 m: HZO superlattice thickness used by the thesis's "
-                               "Schottky model (DOMAIN.md §5)",
+                               "Schottky model (../shared/docs/DOMAIN.md §5)",
             }
             metrics = {**fit.device.metrics,
                        "symmetry_point_reported": reported_sp(fit.clean.sweep.source)}
@@ -83,6 +85,13 @@ def main(data: str) -> None:
 REPORTED_NOTE = ("metrics.symmetry_point_reported: the SP the thesis reported for this run "
                  "and used as its SP-shifting reference (../shared/reference/"
                  "thesis-ID161ZR15000.json, from results/test56 of the thesis repository)")
+
+
+def repo_path(path: Path | None) -> str | None:
+    """``path`` relative to the repository root (``../shared/...`` for the measured data)."""
+    if path is None:
+        return None
+    return Path(os.path.relpath(path.resolve(), REPO)).as_posix()
 
 
 def reported_sp(source: Path | None) -> float:
@@ -105,6 +114,7 @@ def write_thesis_device(data: str, run_id: str, name: str, base: dict) -> None:
     metrics = {**fit.device.metrics,
                "symmetry_point_reported": reported_sp(fit.clean.sweep.source)}
     provenance = {**base, **fit.device.provenance,
+                  "measurement_file": repo_path(fit.clean.sweep.source),
                   "fit": f"pulsetrain.devices.get_recipe('thesis', **{options}).fit(run)"}
     save_device(replace(fit.device, metrics=metrics, provenance=provenance, area_m2=1e-10,
                         thickness_m=5e-9), OUT / f"{name}.json")

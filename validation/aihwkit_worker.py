@@ -217,7 +217,9 @@ def _model(sizes, cfg):
 
 
 def task_train(req: dict) -> dict:
-    """Train an MLP with AIHWKit (plain pulsed SGD, SP-shifted SGD or mixed precision).
+    """Train an MLP with AIHWKit (plain pulsed SGD, SP-shifted SGD, mixed precision, or
+    the Tiki-Taka presets ``ttv2``, ``c-ttv2``, ``agad`` — then ``transfers`` gives each
+    layer's transfer events).
 
     SP shifting (``algorithm: sp-shift``, ``sp``: the reference value) uses a
     ReferenceUnitCell: the second device of each pair holds the reference, the first
@@ -243,6 +245,12 @@ def task_train(req: dict) -> dict:
     elif req["algorithm"] == "mixed-precision":
         cfg = DigitalRankUpdateRPUConfig(device=MixedPrecisionCompound(device=dev))
         _ideal_mvm(cfg)
+        _one_tile_per_layer(cfg)
+    elif req["algorithm"] in ("ttv2", "c-ttv2", "agad"):  # the presets' transfer settings
+        from aihwkit.simulator.configs import build_config
+
+        cfg = build_config(req["algorithm"], dev)
+        _ideal_mvm(cfg)  # perfect forward/backward; the transfer read keeps its default IO
         _one_tile_per_layer(cfg)
     else:
         raise ValueError(f"unknown algorithm {req['algorithm']!r}")
@@ -293,7 +301,13 @@ def task_train(req: dict) -> dict:
             accs.append(float((model(xte).argmax(1) == yte).float().mean()))
         if req.get("weights"):
             weights.append([layer.get_weights()[0].tolist() for layer in analog])
-    return {"test_accuracy": accs, "epoch_seconds": times, "weights": weights}
+    transfers = []
+    if req["algorithm"] in ("ttv2", "c-ttv2", "agad"):  # transfer events per layer
+        for tile in model.analog_tiles():
+            extra = tile.tile.dump_extra()
+            transfers.append(int(extra["rpu.rpu_device.current_update_idx"]))
+    return {"test_accuracy": accs, "epoch_seconds": times, "weights": weights,
+            "transfers": transfers}
 
 
 def task_throughput(req: dict) -> dict:

@@ -5,26 +5,41 @@ from __future__ import annotations
 import json
 import sys
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import asdict
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn, cast
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from pulsetrain import __version__
+from pulsetrain.crossbar.symmetry import SymmetryProgress
 from pulsetrain.devices import builtin_names, resolve_device
 from pulsetrain.devices.io import device_to_dict
 from pulsetrain.devices.quality import training_warnings
+from pulsetrain.energy.costs import (
+    COST_PARTS,
+    DigitalEnergyModel,
+    RunCostMeter,
+    format_joules,
+    run_costs,
+)
 from pulsetrain.energy.read import ReadEnergyModel, read_energy
 from pulsetrain.errors import PulsetrainError, describe_validation_error
 from pulsetrain.measurements import FileProblem, format_seconds, scan_folder
 from pulsetrain.training.config import TrainConfig, load_config_file
+from pulsetrain.training.registry import ALGORITHMS
 from pulsetrain.training.registry import algorithm as algorithm_entry
 from pulsetrain.workflows import fit_folder
+
+HELP_SETTINGS = {"show_default": True}
+"""Every ``--help`` shows each option's default (plain on/off flags: off)."""
 
 app = typer.Typer(
     help="pulsetrain: accuracy, convergence and energy of on-chip training with measured "
@@ -32,13 +47,19 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    context_settings=HELP_SETTINGS,
 )
 device_app = typer.Typer(help="Measured devices: scan folders, fit device models, list "
-                         "built-ins.", no_args_is_help=True)
+                         "built-ins.", no_args_is_help=True, context_settings=HELP_SETTINGS)
 app.add_typer(device_app, name="device")
 study_app = typer.Typer(help="Energy–convergence studies: run a grid of trainings, report.",
-                        no_args_is_help=True)
+                        no_args_is_help=True, context_settings=HELP_SETTINGS)
 app.add_typer(study_app, name="study")
+
+EXIT_INPUT = 2
+"""Exit status for bad input (every ``PulsetrainError``)."""
+EXIT_INTERRUPTED = 130
+"""Exit status after Ctrl-C (128 + SIGINT), as shells report it."""
 
 out = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
@@ -52,9 +73,11 @@ class WindowChoice(str, Enum):
     auto = "auto"
 
 
-def _fail(exc: Exception) -> None:
-    err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-    raise typer.Exit(code=2)
+def _fail(exc: Exception) -> NoReturn:
+    """Print the error (one ``error:`` line per problem it lists) and exit with status 2."""
+    for line in str(exc).splitlines() or [type(exc).__name__]:
+        err.print(f"[bold red]error:[/] {escape(line)}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code=EXIT_INPUT)
 
 
 def _print_json(data: Any) -> None:
@@ -269,30 +292,49 @@ def device_export(
         err.print(f"wrote {output}")
 
 
+def _cfg_default(field: str, none: str = "") -> str:
+    """``(default: V, or the --config file's)`` for a ``train`` option left unset, V the
+    TrainConfig default (``none`` standing in for a ``None`` default)."""
+    value = TrainConfig.model_fields[field].get_default(call_default_factory=True)
+    return f"(default: {none if value is None else value}, or the --config file's)"
+
+
 @app.command("train")
 def train_cmd(
-    device: Annotated[str | None, typer.Option("--device", "-d", help="Built-in device name "
-                                               "or device file (default "
-                                               "ID161ZR15000-200ns).")] = None,
+    device: Annotated[str | None, typer.Option(
+        "--device", "-d", help="Built-in device name or device file "
+        f"{_cfg_default('device')}.")] = None,
     algorithm: Annotated[str | None, typer.Option(
-        "--algorithm", "-a", help="sgd | mixed-precision | sp-shift | float")] = None,
-    epochs: Annotated[int | None, typer.Option("--epochs", min=1)] = None,
-    lr: Annotated[float | None, typer.Option("--lr", help="Learning rate (default per "
-                                             "algorithm: sgd 0.05, mixed-precision 0.5, "
-                                             "sp-shift 0.1, float 0.5).")] = None,
-    seed: Annotated[int | None, typer.Option("--seed", min=0)] = None,
+        "--algorithm", "-a", help=f"{' | '.join(ALGORITHMS)} "
+        f"{_cfg_default('algorithm')}.")] = None,
+    epochs: Annotated[int | None, typer.Option(
+        "--epochs", min=1, help=f"Training epochs {_cfg_default('epochs')}.")] = None,
+    lr: Annotated[float | None, typer.Option(
+        "--lr", help="Learning rate (default: the algorithm's, "
+        f"{', '.join(f'{a} {algorithm_entry(a).default_lr:g}' for a in ALGORITHMS)}; "
+        "or the --config file's).")] = None,
+    seed: Annotated[int | None, typer.Option(
+        "--seed", min=0, help=f"Seed of initial weights, data order and pulse draws "
+        f"{_cfg_default('seed')}.")] = None,
     config: Annotated[Path | None, typer.Option("--config", "-c", help="YAML/TOML file with "
                                                 "any TrainConfig keys; options override "
                                                 "it.")] = None,
-    train_subset: Annotated[int | None, typer.Option("--train-subset", min=1, help="Use only "
-                                                     "the first N training images.")] = None,
+    train_subset: Annotated[int | None, typer.Option(
+        "--train-subset", min=1, help="Use only the first N training images "
+        f"{_cfg_default('train_subset', 'all')}.")] = None,
+    val_size: Annotated[int | None, typer.Option(
+        "--val-size", min=1, max=59_999, help="Validation images, taken from the 60 000 "
+        f"training images {_cfg_default('val_size')}.")] = None,
+    test_subset: Annotated[int | None, typer.Option(
+        "--test-subset", min=1, help="Use only the first N test images "
+        f"{_cfg_default('test_subset', 'all 10 000')}.")] = None,
     torch_device: Annotated[str | None, typer.Option(
-        "--torch-device", help="Where the tensors live: cpu (default; numba kernels) or "
-        "cuda[:N] (torch kernels, not yet tuned).")] = None,
+        "--torch-device", help="Where the tensors live: cpu (numba kernels) or cuda[:N] "
+        f"(torch kernels, not yet tuned) {_cfg_default('torch_device')}.")] = None,
     periphery: Annotated[str | None, typer.Option(
-        "--periphery", help="Analog read-out: ideal (default) or aihwkit-default (AIHWKit "
-        "1.1.0's default IOParameters; override fields with periphery_options in "
-        "--config).")] = None,
+        "--periphery", help="Analog read-out: ideal or aihwkit-default (AIHWKit 1.1.0's "
+        "default IOParameters; override fields with periphery_options in --config) "
+        f"{_cfg_default('periphery')}.")] = None,
     out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="Write results.sqlite "
                                                  "and per-epoch checkpoints here.")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue from the last checkpoint "
@@ -300,60 +342,169 @@ def train_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print per-epoch metrics as JSON.")]
     = False,
 ) -> None:
-    """Train the MNIST MLP on simulated devices and count every programming pulse."""
+    """Train the MNIST MLP on simulated devices and count every programming pulse.
+
+    With --out, every finished epoch is checkpointed: after Ctrl-C, rerun with --resume."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     from pulsetrain.training.driver import train
+    from pulsetrain.training.trainer import checkpointed_epochs
 
     try:
-        base = load_config_file(config) if config else TrainConfig()
         overrides = {k: v for k, v in {"device": device, "algorithm": algorithm,
                                         "epochs": epochs, "lr": lr, "seed": seed,
-                                        "train_subset": train_subset,
+                                        "train_subset": train_subset, "val_size": val_size,
+                                        "test_subset": test_subset,
                                         "torch_device": torch_device,
                                         "periphery": periphery}.items()
                      if v is not None}
-        cfg = TrainConfig.model_validate({**base.model_dump(), **overrides})
+        cfg = (cast(TrainConfig, load_config_file(config, TrainConfig, overrides)) if config
+               else TrainConfig.model_validate(overrides))
     except PulsetrainError as exc:
         _fail(exc)
     except ValidationError as exc:  # CLI values that break the config schema
-        _fail(PulsetrainError(describe_validation_error(exc, "option/key")))
+        _fail(PulsetrainError(describe_validation_error(exc, "option/key", TrainConfig)))
     if resume and out_dir is None:
         _fail(PulsetrainError("--resume needs --out (where the checkpoints are)"))
     analog = algorithm_entry(cfg.algorithm).analog
     if analog:
         _warn_devices([cfg.device])
-    with Progress("[progress.description]{task.description}", BarColumn(),
-                  MofNCompleteColumn(), TimeElapsedColumn(), console=err,
-                  disable=as_json or not sys.stderr.isatty()) as bar:
-        task = bar.add_task("epoch 1", total=None)
-        state = {"epoch": 1}
+    done = checkpointed_epochs(cfg, out_dir) if resume and out_dir is not None else 0
+    if resume:
+        err.print(_resume_line(done, cfg.epochs, out_dir), highlight=False)
+    meter, energy_note = _cost_meter(cfg, analog)
+    if meter is not None and done and out_dir is not None:  # costs continue from the store
+        from pulsetrain.store.sqlite import ResultStore
 
-        def on_batch(k: int, n: int) -> None:
-            bar.update(task, completed=k, total=n, description=f"epoch {state['epoch']}")
+        meter.epochs = ResultStore(out_dir / "results.sqlite").epochs(cfg.key())[:done]
+    if energy_note and not as_json:
+        err.print(energy_note, highlight=False)
+    finished = [done]  # the last epoch finished (and, with --out, checkpointed)
+    try:
+        with Progress("[progress.description]{task.description}", BarColumn(),
+                      MofNCompleteColumn(), TimeElapsedColumn(), console=err,
+                      disable=as_json or not sys.stderr.isatty()) as bar:
+            task = bar.add_task(f"epoch {done + 1}", total=None)
 
-        def on_epoch(m: dict[str, Any]) -> None:
-            state["epoch"] = m["epoch"] + 1
-            if not as_json:
-                err.print(f"epoch {m['epoch']:3d}  loss {m['train_loss']:.4f}  val "
-                          f"{m['val_acc']:.4f}  test {m['test_acc']:.4f}  pulses "
-                          f"{m['pulses']:,}  ({m['wall_s']:.1f} s)", highlight=False)
+            def on_batch(k: int, n: int) -> None:
+                bar.update(task, completed=k, total=n, description=f"epoch {finished[0] + 1}")
 
-        try:
-            result = train(cfg, out_dir, resume=resume, on_epoch=on_epoch, on_batch=on_batch)
-        except PulsetrainError as exc:
-            _fail(exc)
+            def on_epoch(m: dict[str, Any]) -> None:
+                finished[0] = m["epoch"]
+                costs = meter.add(m) if meter is not None else None
+                if not as_json:
+                    err.print("  ".join(_epoch_fields(m, costs)), highlight=False)
+
+            on_sp = None if as_json else _sp_progress_printer(bar, task)
+            try:
+                result = train(cfg, out_dir, resume=resume, on_epoch=on_epoch,
+                               on_batch=on_batch, on_sp_progress=on_sp)
+            except PulsetrainError as exc:
+                _fail(exc)
+    except KeyboardInterrupt:
+        if out_dir is not None:  # what a rerun with --resume will find
+            finished[0] = checkpointed_epochs(cfg, out_dir)
+        err.print(_interrupt_line(finished[0], out_dir), highlight=False)
+        raise typer.Exit(code=EXIT_INTERRUPTED) from None
+    costs = (run_costs(result.epochs, meter.device, meter.pulse_model)
+             if meter is not None else [{} for _ in result.epochs])
     if as_json:
         reads = read_energy(result.epochs)
-        records = [{**m, **r} for m, r in zip(result.epochs, reads, strict=True)]
+        records = [{**m, **r, **c}
+                   for m, r, c in zip(result.epochs, reads, costs, strict=True)]
+        energy: dict[str, Any] = {"note": energy_note} if meter is None else {
+            "total_j": costs[-1]["energy_total_j"],
+            **{f"{p}_j": costs[-1][f"{p}_energy_total_j"] for p in COST_PARTS},
+            "pulse_energy_model": type(meter.pulse_model).__name__,
+            "digital_energy_per_op_j": DigitalEnergyModel().energy_per_op_j,
+            "read_energy_model": asdict(ReadEnergyModel())}
         _print_json({"key": result.key, "config": result.config, "sp_shift": result.sp_report,
-                     "epochs": records, "read_energy_model": asdict(ReadEnergyModel())})
+                     "epochs": records, "energy": energy,
+                     "read_energy_model": asdict(ReadEnergyModel())})
     else:
         f = result.final
+        spent = (f", {format_joules(costs[-1]['energy_total_j'])} in all"
+                 if meter is not None else "")
         out.print(f"{cfg.algorithm} on {cfg.device if analog else 'float'}: "
                   f"test accuracy {f['test_acc']:.4f} after {f['epoch']} epochs, "
-                  f"{f['pulses_total']:,} pulses" + (f"; results in {out_dir}" if out_dir
-                                                      else ""))
+                  f"{f['pulses_total']:,} pulses{spent}"
+                  + (f"; results in {out_dir}" if out_dir else ""))
+
+
+def _epoch_fields(m: dict[str, Any], costs: dict[str, float] | None = None) -> list[str]:
+    """The columns of ``train``'s line per finished epoch (``m``: the epoch's metrics,
+    ``costs``: its :func:`~pulsetrain.energy.costs.run_costs` row, if known)."""
+    fields = [f"epoch {m['epoch']:3d}", f"loss {m['train_loss']:.4f}",
+              f"val {m['val_acc']:.4f}", f"test {m['test_acc']:.4f}",
+              f"pulses {m['pulses']:,}"]
+    if costs is not None:
+        fields.append(f"energy {format_joules(costs['energy_j'])} "
+                      f"(total {format_joules(costs['energy_total_j'])})")
+    return [*fields, f"({m['wall_s']:.1f} s)"]
+
+
+def _cost_meter(cfg: TrainConfig, analog: bool) -> tuple[RunCostMeter | None, str]:
+    """A meter of the run's costs, or why there is none (a one-line note)."""
+    if not analog:
+        return None, "no energy: the float baseline has no device energy model"
+    try:
+        device = resolve_device(cfg.device)
+    except PulsetrainError as exc:  # a missing or broken device file: the run's own error
+        _fail(exc)
+    try:
+        return RunCostMeter(device), ""
+    except PulsetrainError as exc:
+        return None, f"no energy: {exc}"
+
+
+def _resume_line(done: int, epochs: int, out_dir: Path | None) -> str:
+    """What ``train --resume`` is about to do, given ``done`` checkpointed epochs."""
+    if done >= epochs:
+        return (f"all {epochs} epoch{'s' * (epochs != 1)} already done (checkpoint in "
+                f"{out_dir}): nothing to train")
+    if done == 0:
+        return f"no checkpoint of this run in {out_dir}: starting at epoch 1"
+    return f"resuming at epoch {done + 1} of {epochs} ({done} done, checkpoint in {out_dir})"
+
+
+def _interrupt_line(done: int, out_dir: Path | None) -> str:
+    """What to tell after Ctrl-C with ``done`` finished epochs."""
+    if out_dir is None:
+        return (f"interrupted after epoch {done} — nothing was saved (no --out); rerun with "
+                "--out DIR to be able to resume")
+    if done == 0:
+        return "interrupted before epoch 1 finished — nothing checkpointed yet; rerun to start"
+    return (f"interrupted after epoch {done} — rerun with --resume (same options) to continue "
+            f"at epoch {done + 1}")
+
+
+SP_PRINT_EVERY_S = 5.0
+"""Seconds between two SP-estimation progress lines when stderr is not a terminal."""
+
+
+def _sp_progress_printer(bar: Any, task: Any) -> Callable[[SymmetryProgress], None]:
+    """Show SP shifting's symmetry-point estimation: on a terminal in the progress bar's
+    description, otherwise as a line every :data:`SP_PRINT_EVERY_S` and per finished
+    layer."""
+    last = [-float("inf")]
+
+    def show(p: SymmetryProgress) -> None:
+        where = f"layer {p.layer + 1}/{p.layers}"
+        if p.finished:
+            text = (f"estimating symmetry points: {where} done after {p.rounds} rounds, "
+                    f"{100 * p.settled:.0f} % of devices settled, {p.pulses:,} pulses")
+        else:
+            text = (f"estimating symmetry points: {where}, round {p.rounds}, "
+                    f"{100 * p.settled:.0f} % of devices settled")
+        if sys.stderr.isatty():
+            bar.update(task, description=text)
+            return
+        now = time.monotonic()
+        if p.finished or now - last[0] >= SP_PRINT_EVERY_S:
+            last[0] = now
+            err.print(text, highlight=False)
+
+    return show
 
 
 def _warn_devices(names: list[str]) -> None:
@@ -430,10 +581,17 @@ def study_run(
     workers: Annotated[int | None, typer.Option("--workers", min=1, help="Parallel runs "
                                                 "(processes); overrides the config.")] = None,
     stack: Annotated[str | None, typer.Option("--stack", help=STACK_HELP)] = None,
+    executor: Annotated[str | None, typer.Option(
+        "--executor", help="Where runs train: auto, serial, local (process pool) or ray "
+        "(Ray tasks; needs pulsetrain's 'ray' extra); overrides the config.")] = None,
+    address: Annotated[str | None, typer.Option(
+        "--address", help="Ray cluster for --executor ray (HOST:PORT, ray://HOST:10001 or "
+        "auto); default a local Ray with --workers CPUs.")] = None,
 ) -> None:
     """Run every (device × algorithm × seed) of CONFIG, resuming what is unfinished, then
     write the report."""
     from pulsetrain.study import StudyConfig
+    from pulsetrain.study.runner import check_executor
 
     try:
         cfg = load_config_file(config, StudyConfig)
@@ -441,7 +599,12 @@ def study_run(
             cfg = cfg.model_copy(update={"workers": workers})
         if stack is not None:
             cfg = cfg.model_copy(update={"stack": _parse_stack(stack)})
+        if executor is not None:
+            cfg = cfg.model_copy(update={"executor": executor})
+        if address is not None:
+            cfg = cfg.model_copy(update={"ray_address": address})
         assert isinstance(cfg, StudyConfig)
+        check_executor(cfg.executor, cfg.ray_address)  # e.g. Ray missing: before training
         cfg.check()  # devices and their energy parameters, before any training
         _run_and_report(cfg, out_dir)
     except PulsetrainError as exc:

@@ -17,11 +17,14 @@ prints every ``DataWarning`` as one line naming the file (and line).
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from types import UnionType
+from typing import TYPE_CHECKING, Any, Union, get_args, get_origin
 
 if TYPE_CHECKING:
-    from pydantic import ValidationError
+    from pydantic import BaseModel, ValidationError
 
 
 class PulsetrainError(Exception):
@@ -83,10 +86,85 @@ class FitError(PulsetrainError):
     """A measured run that cannot be turned into a device model."""
 
 
-def describe_validation_error(exc: ValidationError, noun: str = "key") -> str:
-    """One line for the first problem of a pydantic error: ``key 'x': msg (got y)``."""
-    err = exc.errors()[0]
-    where = ".".join(str(p) for p in err["loc"]) or "(top level)"
-    msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
-    msg = msg.removeprefix("Value error, ")  # pydantic's prefix for our own validators
-    return f"{noun} {where!r}: {msg} (got {err.get('input')!r})"[:300]
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """``"; did you mean 'x'?"`` for the choice closest to a mistyped ``word`` (difflib),
+    or ``""`` when none is close."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _model_in(tp: Any) -> type[BaseModel] | None:
+    """The pydantic model ``tp`` is (or, for a union, the first one it allows)."""
+    from pydantic import BaseModel
+
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        return tp
+    if get_origin(tp) in (Union, UnionType):
+        for arg in get_args(tp):
+            if (found := _model_in(arg)) is not None:
+                return found
+    return None
+
+
+def _step(tp: Any, part: str | int) -> Any:
+    """The type found one location step (field name, list index, dict key) inside ``tp``;
+    ``None`` where it cannot be followed."""
+    if get_origin(tp) in (Union, UnionType):
+        for arg in get_args(tp):
+            if (inner := _step(arg, part)) is not None:
+                return inner
+        return None
+    model = _model_in(tp)
+    if model is not None:
+        field = model.model_fields.get(part) if isinstance(part, str) else None
+        return None if field is None else field.annotation
+    args = get_args(tp)
+    if get_origin(tp) in (list, tuple, set, frozenset) and isinstance(part, int) and args:
+        return args[0]
+    if get_origin(tp) is dict and len(args) == 2:
+        return args[1]
+    return None
+
+
+def known_keys(model: type[BaseModel], loc: Sequence[str | int]) -> list[str]:
+    """Field names of the model that holds the key at ``loc`` (a pydantic error location)
+    inside ``model``; empty where the location does not lead to a model."""
+    tp: Any = model
+    for part in loc[:-1]:
+        tp = _step(tp, part)
+        if tp is None:
+            return []
+    found = _model_in(tp)
+    return list(found.model_fields) if found is not None else []
+
+
+def validation_problems(exc: ValidationError, noun: str = "key",
+                        model: type[BaseModel] | None = None) -> list[str]:
+    """Every problem of a pydantic error, one line each: ``key 'x.y': what was expected
+    (got v)``; an unknown key gets ``; did you mean 'z'?`` (the closest field of
+    ``model`` at that place), and a message of several lines (a validator that
+    collected several problems) gives one line per problem."""
+    lines: list[str] = []
+    for err in exc.errors():
+        loc = err["loc"]
+        where = ".".join(str(p) for p in loc)
+        if err["type"] == "extra_forbidden":
+            hint = did_you_mean(str(loc[-1]), known_keys(model, loc)) if model and loc else ""
+            lines.append(f"{noun} {where!r}: unknown key (got {err.get('input')!r}){hint}"[:300])
+            continue
+        msg = err["msg"].removeprefix("Value error, ")  # pydantic's prefix for our validators
+        parts = [m for m in msg.splitlines() if m.strip()] or [msg]
+        if not loc:  # a model-level check: the input is the whole mapping, not worth echoing
+            lines += [m[:300] for m in parts]
+        elif len(parts) == 1:
+            lines.append(f"{noun} {where!r}: {msg} (got {err.get('input')!r})"[:300])
+        else:
+            lines += [f"{noun} {where!r}: {m}"[:300] for m in parts]
+    return lines
+
+
+def describe_validation_error(exc: ValidationError, noun: str = "key",
+                              model: type[BaseModel] | None = None) -> str:
+    """Every problem of a pydantic error, one line each (:func:`validation_problems`):
+    ``key 'x': msg (got y)``, one line when there is one problem."""
+    return "\n".join(validation_problems(exc, noun, model))

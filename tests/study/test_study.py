@@ -171,11 +171,11 @@ def test_report_files(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     out = tmp_path / "o"
     for stem in ("devices", "accuracy", "energy-per-pulse", "energy-tradeoff",
-                 "energy-vs-accuracy", "weights"):
+                 "energy-vs-accuracy", "energy-breakdown", "weights"):
         assert (out / "figures" / f"{stem}.png").stat().st_size > 10_000
         assert (out / "figures" / f"{stem}.svg").is_file()
     html = (out / "report.html").read_text()
-    assert html.count("data:image/png;base64,") == 6 and "<table>" in html
+    assert html.count("data:image/png;base64,") == 7 and "<table>" in html
     import pandas as pd
 
     runs = pd.read_csv(out / "runs.csv")
@@ -184,6 +184,23 @@ def test_report_files(tmp_path: Path) -> None:
     # energy = pulses × energy per pulse, and 200 µs pulses cost far more than 20 ns ones
     assert (mp.energy_per_pulse_up_j.iloc[1] / mp.energy_per_pulse_up_j.iloc[0]) > 100
     assert (runs.total_energy_j > 0).all()
+    # every cost, and the total is their sum; MP's accumulator is counted
+    parts = runs[["programming_energy_j", "sp_estimation_energy_j", "digital_energy_j",
+                  "read_energy_j"]].fillna(0).sum(axis=1)
+    assert (abs(runs.total_energy_j - parts) <= 1e-9 * runs.total_energy_j).all()
+    assert (runs[runs.algorithm == "mixed-precision"].digital_energy_j > 0).all()
+    assert (runs[runs.algorithm == "sp-shift"].sp_estimation_energy_j > 0).all()
+    usable = runs.dropna(subset=["energy_per_point_j"])
+    assert sorted(usable.rank_accuracy_per_joule) == list(
+        usable.energy_per_point_j.rank(method="min").astype(int).sort_values())
+    summary = pd.read_csv(out / "summary.csv")
+    for column in ("total_energy_j_mean", "digital_energy_j_mean", "energy_per_point_j_mean",
+                   "rank_accuracy_per_joule", "at_chance"):
+        assert column in summary.columns
+    md = (out / "report.md").read_text()
+    assert md.index("## Verdict") < md.index("## Summary")
+    assert "Best final accuracy: **" in md and "Pareto-optimal" in md
+    assert (out / "figures" / "energy-breakdown.png").stat().st_size > 10_000
     rerun = CliRunner().invoke(app, ["study", "run", str(tmp_path / "s.yaml"), "--out",
                                      str(out)])
     assert rerun.exit_code == 0 and "seed 0: test" not in rerun.stderr  # all done: none re-run

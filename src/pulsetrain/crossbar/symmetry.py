@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -21,6 +22,29 @@ class TileSymmetryPoints:
     """Share of devices whose alternation settled within ``max_pulses``."""
 
 
+@dataclass(frozen=True)
+class SymmetryProgress:
+    """How far an SP estimation has got (passed to a progress callback while it runs)."""
+
+    rounds: int
+    """Up/down pulse pairs applied so far (to the devices still alternating)."""
+    settled: float
+    """Share of devices whose orbit has settled (0 … 1)."""
+    pulses: int
+    """Alternation pulses spent so far (all devices)."""
+    finished: bool = False
+    """True for the last report of a tile (estimation done)."""
+    layer: int = 0
+    """Index of the tile among those being estimated (0-based)."""
+    layers: int = 1
+    """Number of tiles being estimated."""
+
+
+SymmetryProgressCallback = Callable[[SymmetryProgress], None]
+PROGRESS_EVERY = 10
+"""Rounds between two progress reports of :func:`estimate_symmetry_points`."""
+
+
 def _pulse(dt: DeviceTensors, w: torch.Tensor, up: bool) -> torch.Tensor:
     step = dt.step(w, up)
     new = w + step if up else w - step
@@ -28,7 +52,8 @@ def _pulse(dt: DeviceTensors, w: torch.Tensor, up: bool) -> torch.Tensor:
 
 
 def estimate_symmetry_points(dt: DeviceTensors, w0: torch.Tensor | None = None,
-                             tol: float = 1e-6, max_pulses: int = 4000
+                             tol: float = 1e-6, max_pulses: int = 4000,
+                             on_progress: SymmetryProgressCallback | None = None
                              ) -> TileSymmetryPoints:
     """Alternate up/down pulses on every device (noise-free) until each orbit settles,
     then refine with two probe pulses (as
@@ -36,6 +61,8 @@ def estimate_symmetry_points(dt: DeviceTensors, w0: torch.Tensor | None = None,
 
     Each device stops (and stops being counted) once its low point moves less
     than ``tol`` between pairs.  Returns the estimates and the pulses spent.
+    ``on_progress`` hears a :class:`SymmetryProgress` every :data:`PROGRESS_EVERY`
+    rounds and once at the end (``finished``).
     """
     w = torch.zeros_like(dt.gain_up) if w0 is None else w0.clone()
     low_prev = torch.full_like(w, float("inf"))
@@ -43,7 +70,8 @@ def estimate_symmetry_points(dt: DeviceTensors, w0: torch.Tensor | None = None,
     n_pairs = torch.zeros_like(w, dtype=torch.int64)
     low = w.clone()
     high = w.clone()
-    for _ in range(max_pulses // 2):
+    rounds = 0
+    for rounds in range(1, max_pulses // 2 + 1):
         h = _pulse(dt, w, True)
         lo = _pulse(dt, h, False)
         live = ~done
@@ -55,6 +83,12 @@ def estimate_symmetry_points(dt: DeviceTensors, w0: torch.Tensor | None = None,
         w = low
         if bool(done.all()):
             break
+        if on_progress is not None and rounds % PROGRESS_EVERY == 0:
+            on_progress(SymmetryProgress(rounds, float(done.float().mean()),
+                                         int(2 * n_pairs.sum())))
+    if on_progress is not None:
+        on_progress(SymmetryProgress(rounds, float(done.float().mean()),
+                                     int(2 * n_pairs.sum()), finished=True))
     diff_low = (high - low) - (low - _pulse(dt, low, False))
     diff_high = (_pulse(dt, high, True) - high) - (high - low)
     denom = diff_low - diff_high

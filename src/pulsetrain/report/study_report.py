@@ -4,19 +4,25 @@ from __future__ import annotations
 
 import base64
 import html
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from pulsetrain.measurements.sweep import format_seconds
+from pulsetrain.devices.builtin import resolve_device
+from pulsetrain.energy.costs import format_joules
 from pulsetrain.report import study_figures as sf
+from pulsetrain.report.population import FIGURE_STEM, population_section
 from pulsetrain.study.analysis import (
+    CHANCE,
+    LEFT_CHANCE,
     algorithm_label,
     load_study,
     summarise_runs,
     summarise_study,
 )
+from pulsetrain.study.verdict import Verdict, study_verdict
 
 WORKS = 0.5
 """Final test accuracy from which an algorithm "works" (below it, it fails; 10 classes:
@@ -54,6 +60,71 @@ def recipe_sensitivity(runs: pd.DataFrame) -> list[str]:
     return lines
 
 
+def energy_text(joules: object) -> str:
+    """``1.24 J``, ``39.1 mJ``, ``5.2 µJ``: an energy with a readable unit."""
+    if joules is None or joules is pd.NA:
+        return "–"
+    return format_joules(float(joules))  # type: ignore[arg-type]
+
+
+def _pair_name(pairs: pd.DataFrame, i: int, recipes: int) -> str:
+    row = pairs.loc[i]
+    name = f"{row.algorithm} at {row.pulse_width}"
+    return name + (f" ({row.recipe} recipe)" if recipes > 1 else "")
+
+
+def verdict_section(v: Verdict, target: float) -> list[str]:
+    """Markdown: the verdict paragraph and the table of Pareto-optimal pairs."""
+    pairs = v.pairs
+    if pairs.empty:
+        return ["## Verdict", "", "No analog run has finished yet.", ""]
+    recipes = pairs.recipe.nunique()
+
+    def name(i: int | None) -> str:
+        return "–" if i is None else _pair_name(pairs, i, recipes)
+
+    lines = ["## Verdict", ""]
+    sentences = []
+    if v.best_accuracy is not None:
+        b = pairs.loc[v.best_accuracy]
+        sentences.append(f"Best final accuracy: **{name(v.best_accuracy)}**, "
+                         f"{_fmt(b.final_test_acc, 'pct')} % for {energy_text(b.total_energy_j)}.")
+    if v.lowest_energy_to_target is not None:
+        b = pairs.loc[v.lowest_energy_to_target]
+        sentences.append(f"Lowest energy to {100 * target:.0f} % validation accuracy: "
+                         f"**{name(v.lowest_energy_to_target)}**, "
+                         f"{energy_text(b.energy_to_target_j)} (epoch "
+                         f"{_fmt(b.epochs_to_target)}).")
+    else:
+        sentences.append(f"No pair reached {100 * target:.0f} % validation accuracy in every "
+                         "run.")
+    if v.best_accuracy_per_joule is not None:
+        b = pairs.loc[v.best_accuracy_per_joule]
+        sentences.append(f"Most accuracy per joule: **{name(v.best_accuracy_per_joule)}** "
+                         f"({energy_text(b.energy_per_point_j)} per point above chance).")
+    if v.at_chance:
+        sentences.append("Never left chance accuracy (best validation accuracy below "
+                         f"{100 * LEFT_CHANCE:.0f} %, chance {100 * CHANCE:.0f} %): "
+                         + ", ".join(name(i) for i in v.at_chance) + ".")
+    lines += [" ".join(sentences), "",
+              "Energies are every cost of a run: programming pulses + symmetry-point "
+              "estimation + digital operations + array reads (docs/energy.md). "
+              "Pareto-optimal pairs (no other pair is both cheaper and more accurate):", "",
+              "| pulse width | algorithm |" + (" recipe |" if recipes > 1 else "")
+              + " test acc (%) | total energy | programming | SP estimation | digital | "
+              "reads | energy to target | per point above chance |",
+              "|---|---|" + ("---|" if recipes > 1 else "") + "---|" * 8]
+    for i in v.pareto:
+        r = pairs.loc[i]
+        lines.append(
+            f"| {r.pulse_width} | {r.algorithm} |" + (f" {r.recipe} |" if recipes > 1 else "")
+            + f" {_fmt(r.final_test_acc, 'pct')} | {energy_text(r.total_energy_j)} | "
+            f"{energy_text(r.programming_energy_j)} | {energy_text(r.sp_estimation_energy_j)} | "
+            f"{energy_text(r.digital_energy_j)} | {energy_text(r.read_energy_j)} | "
+            f"{energy_text(r.energy_to_target_j)} | {energy_text(r.energy_per_point_j)} |")
+    return [*lines, ""]
+
+
 @dataclass
 class StudyReport:
     """Files written by :func:`write_study_report`."""
@@ -66,7 +137,7 @@ class StudyReport:
 
 
 def _fmt(x: object, kind: str = "g") -> str:
-    if x is None or (isinstance(x, float) and pd.isna(x)):
+    if x is None or x is pd.NA or (isinstance(x, float) and pd.isna(x)):
         return "–"
     if kind == "pct":
         return f"{100 * float(x):.1f}"  # type: ignore[arg-type]
@@ -77,17 +148,22 @@ def _fmt(x: object, kind: str = "g") -> str:
 
 def _table(summary: pd.DataFrame) -> list[str]:
     lines = ["| algorithm | device | pulse width | test acc (%) | epochs to target | "
-             "epochs to 99 % final | pulses | energy (J) | energy to target (J) | seeds |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "epochs to 99 % final | pulses | total energy | energy to target | "
+             "J per point | rank | seeds |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for _, r in summary.iterrows():
         acc = _fmt(r.final_test_acc_mean, "pct")
         if r.seeds > 1:
             acc += f" ± {_fmt(r.final_test_acc_std, 'pct')}"
+        if r.at_chance == r.seeds:
+            acc += " (chance)"
         lines.append(
-            f"| {r.algorithm} | {r.device} | {format_seconds(r.pulse_width_s or 0)} | {acc} | "
+            f"| {r.algorithm} | {r.device} | {r.pulse_width} | {acc} | "
             f"{_fmt(r.epochs_to_target_mean)} | {_fmt(r.epochs_to_99pct_final_mean)} | "
-            f"{_fmt(r.total_pulses_mean, 'e')} | {_fmt(r.total_energy_j_mean, 'e')} | "
-            f"{_fmt(r.energy_to_target_j_mean, 'e')} | {int(r.seeds)} |")
+            f"{_fmt(r.total_pulses_mean, 'e')} | {energy_text(r.total_energy_j_mean)} | "
+            f"{energy_text(r.energy_to_target_j_mean)} | "
+            f"{energy_text(r.energy_per_point_j_mean)} | {_fmt(r.rank_accuracy_per_joule)} | "
+            f"{int(r.seeds)} |")
     return lines
 
 
@@ -115,7 +191,13 @@ def write_study_report(directory: str | Path) -> StudyReport:
         figures += sf.save(sf.energy_per_pulse(runs), fig_dir, "energy-per-pulse")
         figures += sf.save(sf.energy_tradeoff(summary), fig_dir, "energy-tradeoff")
         figures += sf.save(sf.energy_accuracy_scatter(runs), fig_dir, "energy-vs-accuracy")
+        breakdown = sf.energy_breakdown(runs)
+        if breakdown is not None:
+            figures += sf.save(breakdown, fig_dir, "energy-breakdown")
     figures += sf.save(sf.weight_histograms(checkpoints, devices), fig_dir, "weights")
+    pop_lines, pop_fig = population_section(runs, [resolve_device(d) for d in devices])
+    if pop_fig is not None:
+        figures += sf.save(pop_fig, fig_dir, FIGURE_STEM)
     runs_csv, summary_csv = directory / "runs.csv", directory / "summary.csv"
     runs.to_csv(runs_csv, index=False)
     summary.to_csv(summary_csv, index=False)
@@ -141,20 +223,23 @@ def write_study_report(directory: str | Path) -> StudyReport:
         ("Energy and convergence vs pulse width", "energy-tradeoff",
          "Total training energy, energy to reach the target and epochs to reach it "
          "(mean ± std over seeds; runs that never reach the target are left out)."),
-        ("Energy vs accuracy", "energy-vs-accuracy", "Each run; dashed: Pareto front."),
+        ("Energy vs accuracy", "energy-vs-accuracy", "Each run; dashed staircase and "
+         "ringed points: the Pareto front."),
+        ("Energy by part", "energy-breakdown", "Each run's energy split into programming "
+         "pulses, symmetry-point estimation, digital operations and array reads (mean over "
+         "seeds)."),
         ("Weights after training", "weights", "Device states of the last layer without and "
          "with SP shifting; without it the weights collect at the device's SP."),
     ]
-    md = [*intro, "## Summary", "", *_table(summary), ""]
+    md = [*intro, *verdict_section(study_verdict(runs), cfg.target_accuracy),
+          "## Summary", "",
+          "Mean over seeds. Total energy: every cost (see the verdict); J per point: total "
+          "energy per percentage point of test accuracy above chance; rank: by J per point "
+          "(1 = most accuracy per joule); (chance): every run stayed at chance.", "",
+          *_table(summary), ""]
     if not runs.empty:
         md += recipe_sensitivity(runs)
-    sp_rows = runs.dropna(subset=["sp_estimation_pulses"]) if not runs.empty else runs
-    if not sp_rows.empty:
-        md += ["SP shifting also spends a one-off cost estimating every device's symmetry "
-               "point by alternating pulses (not included in the energies above): "
-               + "; ".join(f"{r.device}: {r.sp_estimation_pulses:.3g} pulses, "
-                           f"{r.sp_estimation_energy_j:.3g} J"
-                           for r in sp_rows.drop_duplicates("device").itertuples()) + ".", ""]
+    md += pop_lines
     for title, stem, caption in sections:
         if (fig_dir / f"{stem}.png").is_file():
             md += [f"## {title}", "", caption, "", f"![{title}](figures/{stem}.png)", ""]
@@ -163,6 +248,11 @@ def write_study_report(directory: str | Path) -> StudyReport:
     html_path = directory / "report.html"
     html_path.write_text(_html(md, fig_dir), encoding="utf-8")
     return StudyReport(md_path, html_path, summary_csv, runs_csv, figures)
+
+
+def _inline(text: str) -> str:
+    """Escaped text with Markdown's ``**bold**`` as ``<strong>``."""
+    return re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", html.escape(text))
 
 
 def _html(md: list[str], fig_dir: Path) -> str:
@@ -174,11 +264,11 @@ def _html(md: list[str], fig_dir: Path) -> str:
         if not table:
             return
         rows = [[c.strip() for c in line.strip("|").split("|")] for line in table]
-        out = ["<table>", "<tr>" + "".join(f"<th>{html.escape(c)}</th>" for c in rows[0])
-               + "</tr>"]
-        out += ["<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>"
+        head = "".join(f"<th>{html.escape(c)}</th>" for c in rows[0])
+        out = ["<div class='scroll'><table>", f"<tr>{head}</tr>"]
+        out += ["<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in r) + "</tr>"
                 for r in rows[2:]]
-        body.extend([*out, "</table>"])
+        body.extend([*out, "</table></div>"])
         table.clear()
 
     for line in md:
@@ -196,11 +286,11 @@ def _html(md: list[str], fig_dir: Path) -> str:
             data = base64.b64encode((fig_dir / name).read_bytes()).decode()
             body.append(f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">')
         elif line:
-            body.append(f"<p>{html.escape(line)}</p>")
+            body.append(f"<p>{_inline(line)}</p>")
     flush_table()
     style = ("body{font-family:sans-serif;max-width:1200px;margin:auto;padding:1em}"
              "table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;"
-             "padding:3px 6px}img{max-width:100%}")
+             "padding:3px 6px}img{max-width:100%}.scroll{overflow-x:auto}")
     return ("<!doctype html><html><head><meta charset='utf-8'><title>pulsetrain report"
             f"</title><style>{style}</style></head><body>" + "\n".join(body)
             + "</body></html>\n")

@@ -10,9 +10,10 @@ import numpy as np
 import pandas as pd
 
 from pulsetrain.devices.builtin import resolve_device
-from pulsetrain.energy.accounting import pulse_energies_j, training_energy
+from pulsetrain.devices.lut import LutDevice
+from pulsetrain.energy.accounting import pulse_energies_j
+from pulsetrain.energy.costs import DigitalEnergyModel, run_costs
 from pulsetrain.energy.models import energy_model_for
-from pulsetrain.energy.read import read_energy
 from pulsetrain.measurements.sweep import format_seconds
 from pulsetrain.store.sqlite import ResultStore
 from pulsetrain.study.config import StudyConfig
@@ -20,13 +21,24 @@ from pulsetrain.training.config import TrainConfig
 from pulsetrain.training.registry import algorithm
 
 RUN_COLUMNS = [
-    "key", "device", "pulse_width_s", "algorithm", "lr", "seed", "epochs", "final_test_acc",
-    "final_val_acc", "best_val_acc", "epochs_to_target", "epochs_to_99pct_final",
-    "energy_per_pulse_up_j", "energy_per_pulse_down_j", "total_pulses", "total_energy_j",
-    "energy_to_target_j", "pulses_to_target", "sp_estimation_pulses", "sp_estimation_energy_j",
-    "digital_ops_total", "digital_energy_total_j", "recipe", "pulse_width", "read_energy_j",
-    "periphery",
+    "key", "device", "pulse_width_s", "pulse_width", "recipe", "algorithm", "lr", "seed",
+    "periphery", "epochs", "final_test_acc", "final_val_acc", "best_val_acc", "at_chance",
+    "epochs_to_target", "epochs_to_99pct_final", "energy_per_pulse_up_j",
+    "energy_per_pulse_down_j", "total_pulses", "pulses_to_target", "sp_estimation_pulses",
+    "digital_ops_total", "programming_energy_j", "sp_estimation_energy_j", "digital_energy_j",
+    "read_energy_j", "total_energy_j", "energy_to_target_j", "energy_per_point_j",
+    "rank_accuracy_per_joule",
 ]
+"""Columns of ``runs.csv``.  Energies in joules; ``total_energy_j`` is every cost
+(programming + SP estimation + digital + reads, :mod:`pulsetrain.energy.costs`),
+``energy_per_point_j`` that total per accuracy point above chance."""
+
+CHANCE = 0.1
+"""Chance accuracy of the 10-class task."""
+
+LEFT_CHANCE = 0.2
+"""A run whose best validation accuracy stays below this never left chance
+(``at_chance``): twice the chance level."""
 
 
 def algorithm_label(run: TrainConfig) -> str:
@@ -49,21 +61,49 @@ def pulse_width_label(device: str, pulse_width_s: float | None) -> str:
     return width + (tail[1] if len(tail) == 2 else "")
 
 
-def convergence(epochs: list[dict[str, Any]], target: float) -> tuple[int | None, int]:
-    """(first epoch with val_acc ≥ target or None, first epoch with val_acc ≥ 99 % of the
-    final val_acc)."""
+def convergence(epochs: list[dict[str, Any]], target: float) -> tuple[int | None, int | None]:
+    """(first epoch with val_acc ≥ target, first epoch with val_acc ≥ 99 % of the final
+    val_acc); each ``None`` where it does not apply — the second for a run that never
+    left chance (best val_acc < :data:`LEFT_CHANCE`), where "converged" means nothing."""
     to_target = next((m["epoch"] for m in epochs if m["val_acc"] >= target), None)
+    if max(m["val_acc"] for m in epochs) < LEFT_CHANCE:
+        return to_target, None
     final = epochs[-1]["val_acc"]
     to_99 = next(m["epoch"] for m in epochs if m["val_acc"] >= 0.99 * final)
     return to_target, to_99
 
 
-def summarise_runs(store: ResultStore, cfg: StudyConfig) -> pd.DataFrame:
-    """One row per finished run of the study (see ``RUN_COLUMNS``), with energies.
+def _costs(cfg: StudyConfig, run: TrainConfig, device: LutDevice,
+           epochs: list[dict[str, Any]], to_target: int | None) -> dict[str, Any]:
+    """The energy columns of one analog run (every cost, :func:`run_costs`)."""
+    model = energy_model_for(device, cfg.energy_model)
+    e_up, e_down = pulse_energies_j(device, model)
+    costs = run_costs(epochs, device, model, cfg.read_energy,
+                      DigitalEnergyModel(cfg.digital_energy_per_op_j))
+    last = costs[-1]
+    return {
+        "energy_per_pulse_up_j": e_up, "energy_per_pulse_down_j": e_down,
+        "programming_energy_j": last["programming_energy_total_j"],
+        "sp_estimation_energy_j": last["sp_estimation_energy_total_j"]
+        if "sp_estimation_pulses" in epochs[-1] else None,
+        "digital_energy_j": last["digital_energy_total_j"],
+        "read_energy_j": last["read_energy_total_j"] if epochs[-1].get("reads") else None,
+        "total_energy_j": last["energy_total_j"],
+        "energy_to_target_j": costs[to_target - 1]["energy_total_j"] if to_target else None,
+        "pulses_to_target": epochs[to_target - 1]["pulses_total"] if to_target else None,
+        "digital_ops_total": epochs[-1].get("digital_updates_total"),
+        "sp_estimation_pulses": epochs[-1].get("sp_estimation_pulses"),
+    }
 
-    ``total_energy_j`` is the training pulses' energy.  For SP shifting, the one-off
-    cost of estimating every device's SP by alternating pulses is reported apart
-    (``sp_estimation_pulses``, ``sp_estimation_energy_j``: half up, half down pulses).
+
+def summarise_runs(store: ResultStore, cfg: StudyConfig) -> pd.DataFrame:
+    """One row per finished run of the study (see :data:`RUN_COLUMNS`), with every cost.
+
+    ``total_energy_j`` adds programming, SP estimation (SP shifting's one-off alternating
+    pulses), digital operations (mixed precision's accumulator) and reads.  The float
+    baseline has no energy model (its columns are empty).  ``energy_per_point_j`` is the
+    total per percentage point of final test accuracy above chance (empty for runs at
+    chance); ``rank_accuracy_per_joule`` ranks runs by it (1 = most accuracy per joule).
     """
     rows = []
     for run in cfg.runs():
@@ -76,53 +116,53 @@ def summarise_runs(store: ResultStore, cfg: StudyConfig) -> pd.DataFrame:
         device = resolve_device(run.device)
         to_target, to_99 = convergence(epochs, cfg.target_accuracy)
         row: dict[str, Any] = {
-            "key": key, "device": run.device, "pulse_width_s": device.pulse_width_s,
+            "key": key, "device": device.name, "pulse_width_s": device.pulse_width_s,
             "algorithm": algorithm_label(run), "lr": run.learning_rate, "seed": run.seed,
             "recipe": str(device.metrics.get("recipe", "measured")),
             "periphery": run.periphery,
-            "read_energy_j": read_energy(epochs)[-1].get("read_energy_total_j"),
             "pulse_width": pulse_width_label(device.name, device.pulse_width_s),
             "epochs": len(epochs), "final_test_acc": epochs[-1]["test_acc"],
             "final_val_acc": epochs[-1]["val_acc"],
             "best_val_acc": max(m["val_acc"] for m in epochs),
+            "at_chance": max(m["val_acc"] for m in epochs) < LEFT_CHANCE,
             "epochs_to_target": to_target, "epochs_to_99pct_final": to_99,
             "total_pulses": epochs[-1]["pulses_total"],
         }
-        if not algorithm(run.algorithm).analog:
-            row.update(total_energy_j=0.0, energy_to_target_j=0.0 if to_target else None)
-        else:
-            model = energy_model_for(device, cfg.energy_model)
-            e_up, e_down = pulse_energies_j(device, model)
-            energy = training_energy(epochs, device, model, cfg.digital_energy_per_op_j)
-            row.update(
-                energy_per_pulse_up_j=e_up, energy_per_pulse_down_j=e_down,
-                total_energy_j=energy[-1]["energy_total_j"],
-                energy_to_target_j=energy[to_target - 1]["energy_total_j"] if to_target
-                else None,
-                pulses_to_target=epochs[to_target - 1]["pulses_total"] if to_target else None,
-                digital_ops_total=energy[-1].get("digital_ops_total"),
-                sp_estimation_pulses=epochs[-1].get("sp_estimation_pulses"),
-                sp_estimation_energy_j=(epochs[-1]["sp_estimation_pulses"] * 0.5
-                                        * (e_up + e_down)
-                                        if "sp_estimation_pulses" in epochs[-1] else None),
-                digital_energy_total_j=energy[-1].get("digital_energy_total_j"))
+        if algorithm(run.algorithm).analog:
+            row.update(_costs(cfg, run, device, epochs, to_target))
         rows.append(row)
     df = pd.DataFrame(rows, columns=RUN_COLUMNS)
+    above = 100 * (df.final_test_acc - CHANCE)
+    usable = ~df.at_chance.astype(bool) & (above > 0) & df.total_energy_j.notna()
+    df["energy_per_point_j"] = (df.total_energy_j / above).where(usable)
+    df["rank_accuracy_per_joule"] = df.energy_per_point_j.rank(method="min").astype("Int64")
     return df.sort_values(["algorithm", "pulse_width_s", "device", "seed"]).reset_index(drop=True)
 
 
+SUMMARY_METRICS = [
+    "final_test_acc", "epochs_to_target", "epochs_to_99pct_final", "total_pulses",
+    "programming_energy_j", "sp_estimation_energy_j", "digital_energy_j", "read_energy_j",
+    "total_energy_j", "energy_to_target_j", "energy_per_point_j"]
+"""Run columns that ``summary.csv`` gives as mean and std over seeds."""
+
+
 def summarise_study(runs: pd.DataFrame) -> pd.DataFrame:
-    """Mean ± std over seeds per (algorithm, device)."""
+    """Mean ± std over seeds per (algorithm, device), with ``seeds``, ``reached_target``
+    and ``at_chance`` (runs of the group that did), and ``rank_accuracy_per_joule`` of
+    the group's mean energy per accuracy point (1 = best)."""
     if runs.empty:
         return runs
-    metrics = ["final_test_acc", "epochs_to_target", "epochs_to_99pct_final", "total_pulses",
-               "total_energy_j", "energy_to_target_j"]
-    grouped = runs.groupby(["algorithm", "device", "pulse_width_s", "recipe"], sort=False)
-    out = grouped[metrics].agg(["mean", "std"])
+    keys = ["algorithm", "device", "pulse_width_s", "pulse_width", "recipe"]
+    grouped = runs.groupby(keys, sort=False, dropna=False)
+    numeric = runs[keys].join(runs[SUMMARY_METRICS].apply(pd.to_numeric, errors="coerce"))
+    out = numeric.groupby(keys, sort=False, dropna=False).agg(["mean", "std"])
     out.columns = pd.Index([f"{col[0]}_{col[1]}" for col in out.columns])
     out["seeds"] = grouped.size()
     out["reached_target"] = grouped["epochs_to_target"].apply(lambda s: int(s.notna().sum()))
-    return out.reset_index()
+    out["at_chance"] = grouped["at_chance"].apply(lambda s: int(s.astype(bool).sum()))
+    out["rank_accuracy_per_joule"] = out.energy_per_point_j_mean.rank(method="min") \
+        .astype("Int64")
+    return pd.DataFrame(out.reset_index())
 
 
 def load_study(directory: str | Path) -> tuple[StudyConfig, ResultStore]:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import glob
+from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from pulsetrain.devices.builtin import FAMILY, RECIPE_SUFFIX, builtin_family, resolve_device
-from pulsetrain.errors import InputError, describe_validation_error
+from pulsetrain.energy.costs import DEFAULT_DIGITAL_OP_J
+from pulsetrain.energy.read import ReadEnergyModel
+from pulsetrain.errors import InputError, describe_validation_error, did_you_mean
 from pulsetrain.training.config import (
     Algorithm,
     TorchDevice,
@@ -49,9 +53,11 @@ STUDY_SETS = {
 class StudyConfig(BaseModel):
     """A grid of training runs: devices × algorithms × seeds.
 
-    Devices are ``devices`` (built-in names or device files) or, when that is empty,
+    Devices are ``devices`` (built-in names, device files, folders or globs of device
+    files: :func:`expand_devices`) or, when that is empty,
     the members of the built-in ``family`` whose pulse width is in ``pulse_widths_s``
-    (all when that is empty).
+    (all when that is empty).  ``algorithms`` lists plain names (``[sgd, sp-shift]``)
+    and/or :class:`AlgorithmSpec` mappings (``{name: sgd, lr: 0.1, options: {...}}``).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -73,8 +79,21 @@ class StudyConfig(BaseModel):
     lr_step_epochs: int = Field(10, ge=1)
     target_accuracy: float = Field(0.95, gt=0, le=1)
     energy_model: Literal["schottky", "capacitive"] = "schottky"
-    digital_energy_per_op_j: float | None = Field(None, ge=0)
+    digital_energy_per_op_j: float = Field(
+        DEFAULT_DIGITAL_OP_J, ge=0, description="energy of one digital multiply-add (J; "
+        "mixed precision's accumulator), default 4.6 pJ (FP32 at 45 nm, Horowitz ISSCC 2014); "
+        "0 leaves digital work out")
+    read_energy: ReadEnergyModel = Field(
+        default_factory=ReadEnergyModel, description="energy of the training reads "
+        "(pulsetrain.energy.read: read_voltage_v, read_time_s, dac_energy_j, adc_energy_j)")
     workers: int = Field(1, ge=1)
+    executor: Literal["auto", "serial", "local", "ray"] = Field(
+        "auto", description="where the runs train: serial (this process), local (a pool of "
+        "`workers` processes), ray (Ray tasks; pip install 'pulsetrain[ray]'), auto (local "
+        "when workers > 1, else serial)")
+    ray_address: str | None = Field(
+        None, description="executor ray: the cluster (HOST:PORT, ray://HOST:10001 or auto); "
+        "default a local Ray with `workers` CPUs")
     stack: int | Literal["auto"] = Field(
         "auto", description="runs of one network shape trained together in one process "
         "(one batched MVM per layer and step, each run's own pulses; see "
@@ -92,36 +111,58 @@ class StudyConfig(BaseModel):
                                       "cuda, cuda:N (the CUDA path runs the torch kernels; "
                                       "untimed)")
 
+    @field_validator("digital_energy_per_op_j", mode="before")
+    @classmethod
+    def _digital_default(cls, value: object) -> object:
+        """``null`` (what studies stored before digital work was counted) → the default."""
+        return DEFAULT_DIGITAL_OP_J if value is None else value
+
+    @field_validator("algorithms", mode="before")
+    @classmethod
+    def _plain_names(cls, value: object) -> object:
+        """``[sgd, mixed-precision]``: a plain name stands for ``{name: NAME}``."""
+        if isinstance(value, list | tuple):
+            return [{"name": v} if isinstance(v, str) else v for v in value]
+        return value
+
     @model_validator(mode="after")
     def _check(self) -> StudyConfig:
+        problems: list[str] = []  # all of them at once, one line each
         for k, pw in enumerate(self.pulse_widths_s):
             if not pw > 0:
-                raise ValueError(f"pulse_widths_s[{k}] must be > 0 seconds, got {pw}")
+                problems.append(f"pulse_widths_s[{k}] must be > 0 seconds, got {pw}")
         if any(s < 0 for s in self.seeds):
-            raise ValueError("seeds must be >= 0")
+            problems.append(f"seeds must be >= 0, got {self.seeds}")
         if not self.algorithms:
-            raise ValueError("algorithms must not be empty")
+            problems.append("algorithms must not be empty")
         if self.stack != "auto" and self.stack < 1:
-            raise ValueError(f"stack must be >= 1 or 'auto', got {self.stack}")
+            problems.append(f"stack must be >= 1 or 'auto', got {self.stack}")
         fields = set(TrainConfig.model_fields)
-        for key in self.train:
-            if key in STUDY_SETS:
-                raise ValueError(f"train.{key}: set by the study itself ({STUDY_SETS[key]})")
-            if key not in fields:
-                raise ValueError(f"train.{key}: not a training option")
         owners = owned_options()
         names = {a.name for a in self.algorithms}
+        unusable: set[str] = set()  # reported above, left out of the value checks below
         for key in self.train:
-            if key in owners and not names & set(owners[key]):
-                raise ValueError(f"train.{key}: applies to {' and '.join(owners[key])}, none "
-                                 "of which is in the study's algorithms")
+            if key in STUDY_SETS:
+                problems.append(f"train.{key}: set by the study itself ({STUDY_SETS[key]})")
+            elif key not in fields:
+                problems.append(f"train.{key}: not a training option"
+                                f"{did_you_mean(key, fields - set(STUDY_SETS))}")
+            elif key in owners and not names & set(owners[key]):
+                problems.append(f"train.{key}: applies to {' and '.join(owners[key])}, none "
+                                "of which is in the study's algorithms")
+            else:
+                continue
+            unusable.add(key)
         for algo in self.algorithms:  # the values too, before any run starts
+            options = {k: v for k, v in self._train_options(algo.name).items()
+                       if k not in unusable}
             try:
-                TrainConfig(**{**self._train_options(algo.name), **algo.options},
-                            algorithm=algo.name)
+                TrainConfig(**{**options, **algo.options}, algorithm=algo.name)
             except ValidationError as exc:
-                raise ValueError(f"train/options of {algo.name}: "
-                                 f"{describe_validation_error(exc)}") from None
+                problems += [f"train/options of {algo.name}: {line}"
+                             for line in describe_validation_error(exc).splitlines()]
+        if problems:
+            raise ValueError("\n".join(dict.fromkeys(problems)))  # each once
         return self
 
     def device_names(self) -> list[str]:
@@ -132,12 +173,14 @@ class StudyConfig(BaseModel):
         UnknownDeviceError, DataFormatError
             Naming the missing or invalid device file.
         InputError
-            If a requested pulse width has no device in the family.
+            If a requested pulse width has no device in the family, or a folder or glob
+            of ``devices`` holds no device file.
         """
         if self.devices:
-            for name in self.devices:
+            names = expand_devices(self.devices)
+            for name in names:
                 resolve_device(name)
-            return list(self.devices)
+            return names
         chosen = []
         for recipe in self.recipes:
             members = builtin_family(self.family, recipe)
@@ -214,6 +257,58 @@ class StudyConfig(BaseModel):
                         seen.add(run.key())
                         out.append(run)
         return out
+
+
+DEVICE_SUFFIXES = (".json", ".toml")
+"""Suffixes of device files (what a folder or glob of ``devices`` contributes)."""
+
+
+def expand_devices(entries: list[str]) -> list[str]:
+    """``devices`` entries → device names and files, in order, each once.
+
+    A folder stands for every device file (:data:`DEVICE_SUFFIXES`) under it, at any
+    depth (e.g. the output of ``pulsetrain device fit`` on a whole folder); an entry
+    with ``*``, ``?`` or ``[`` is a glob (``**`` spans folders), standing for the device
+    files and folders it matches; each such entry expands in sorted order.  Other
+    entries (built-in names, device files) stay as they are.  Paths are relative to
+    the working directory.
+
+    Raises
+    ------
+    InputError
+        Naming the folder or pattern that yields no device file.
+    """
+    out: list[str] = []
+    for entry in entries:
+        path = Path(entry)
+        if path.is_file():  # a file, even one whose name has [ or *
+            out.append(entry)
+        elif any(c in entry for c in "*?["):
+            found: list[str] = []
+            for hit in sorted(glob.glob(entry, recursive=True)):
+                if Path(hit).is_dir():
+                    found += _device_files(Path(hit))
+                elif Path(hit).suffix.lower() in DEVICE_SUFFIXES:
+                    found.append(hit)
+            if not found:
+                raise InputError(f"devices: pattern {entry!r} matches no device file "
+                                 f"({', '.join('*' + s for s in DEVICE_SUFFIXES)})")
+            out += found
+        elif path.is_dir():
+            files = _device_files(path)
+            if not files:
+                raise InputError(f"devices: folder {entry!r} holds no device file "
+                                 f"({', '.join('*' + s for s in DEVICE_SUFFIXES)})")
+            out += files
+        else:
+            out.append(entry)
+    return list(dict.fromkeys(out))
+
+
+def _device_files(folder: Path) -> list[str]:
+    """Device files under ``folder`` (any depth), sorted."""
+    return sorted(str(p) for p in folder.rglob("*")
+                  if p.suffix.lower() in DEVICE_SUFFIXES and p.is_file())
 
 
 REPRODUCE_RECIPES = ("measured", "thesis", "both")

@@ -6,13 +6,15 @@ what each run reports (:class:`~pulsetrain.training.records.RunEvent`); only
 checkpoints are written by the workers, under ``OUT/checkpoints`` (a path every worker
 must reach).  Executors are peers behind one small interface (:class:`Executor`):
 :class:`SerialExecutor` (in this process) and :class:`LocalPoolExecutor` (a process
-pool on this machine); a distributed one is one more subclass.
+pool on this machine), and :class:`~pulsetrain.study.ray_executor.RayExecutor` (Ray, an
+optional extra); :func:`make_executor` picks one by name.
 """
 
 from __future__ import annotations
 
 import json
 import multiprocessing
+import os
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
@@ -21,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pulsetrain.errors import InputError
 from pulsetrain.store.sqlite import ResultStore
 from pulsetrain.study.config import StudyConfig
 from pulsetrain.training.config import TrainConfig
@@ -47,8 +50,11 @@ class Executor(ABC):
     :meth:`run` must call ``emit`` in the calling (driver) process for every
     :class:`~pulsetrain.training.records.RunEvent` of every task, in the order each
     run emitted them, and yield each task's results (:func:`run_task`'s return value) as
-    the task finishes.
+    the task finishes.  ``task_threads``: the torch/numba threads :func:`run_study` gives
+    each task (None: as they are).
     """
+
+    task_threads: int | None = None
 
     @abstractmethod
     def run(self, tasks: Sequence[RunTask], emit: EventSink) -> Iterator[list[dict[str, Any]]]:
@@ -70,6 +76,8 @@ class LocalPoolExecutor(Executor):
     must not fork); their events come back through a manager queue and are passed to
     ``emit`` by a relay thread of the driver.
     """
+
+    task_threads = 1
 
     def __init__(self, workers: int) -> None:
         if workers < 1:
@@ -100,6 +108,53 @@ def _relay(queue: Any, emit: EventSink) -> None:
     """Pass the workers' events to ``emit`` until a ``None`` arrives."""
     while (event := queue.get()) is not None:
         emit(event)
+
+
+EXECUTORS = ("auto", "serial", "local", "ray")
+"""Executor names of :func:`make_executor` (a study's ``executor``)."""
+
+
+def check_executor(name: str, address: str | None = None) -> None:
+    """Check that :func:`make_executor` can make executor ``name`` (with ``address``).
+
+    Raises
+    ------
+    InputError
+        For an unknown name, an ``address`` for another executor than ``ray``, or
+        ``ray`` without Ray installed (saying how to install it).
+    """
+    if name not in EXECUTORS:
+        raise InputError(f"executor (--executor): expected one of {', '.join(EXECUTORS)}, "
+                         f"got {name!r}")
+    if address is not None and name != "ray":
+        raise InputError(f"ray_address (--address) {address!r} is for executor 'ray', not "
+                         f"{name!r}")
+    if name == "ray":
+        from pulsetrain.study.ray_executor import import_ray
+
+        import_ray()
+
+
+def make_executor(name: str, workers: int, address: str | None = None,
+                  n_tasks: int = 2) -> Executor:
+    """The executor called ``name``: ``serial``, ``local`` (a pool of ``workers``
+    processes), ``ray`` (:class:`~pulsetrain.study.ray_executor.RayExecutor` at
+    ``address``, or a local Ray with ``workers`` CPUs) or ``auto`` (the pool when
+    ``workers`` > 1 and there are ``n_tasks`` > 1 tasks, else serial).
+
+    Raises
+    ------
+    InputError
+        As :func:`check_executor`.
+    """
+    check_executor(name, address)
+    if name == "ray":
+        from pulsetrain.study.ray_executor import RayExecutor
+
+        return RayExecutor(address, workers)
+    if name == "local" or (name == "auto" and workers > 1 and n_tasks > 1):
+        return LocalPoolExecutor(workers)
+    return SerialExecutor()
 
 
 def plan_stacks(runs: list[TrainConfig], stack: int | str, workers: int
@@ -147,12 +202,37 @@ def _mnist(cfg: TrainConfig) -> Any:
     return _DATA[key]
 
 
+EXIT_AFTER_EPOCH_ENV = "PULSETRAIN_TEST_EXIT_AFTER_EPOCH"
+"""Fault injection for tests only: where this environment variable names a marker file
+that does not exist yet, :func:`run_task` creates it and ends its process
+(``os._exit``) right after reporting its first new epoch — once, whichever worker gets
+there first.  Unset (always, outside tests) it does nothing."""
+
+
+def _exit_once_after_epoch(emit: EventSink, marker: str) -> EventSink:
+    """``emit``, then die after the first new epoch if ``marker`` can be created."""
+
+    def wrapped(event: RunEvent) -> None:
+        emit(event)
+        if event.kind == "epoch" and not event.replay:
+            try:
+                os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+            except FileExistsError:
+                return
+            os._exit(70)
+
+    return wrapped
+
+
 def run_task(task: RunTask, emit: EventSink) -> list[dict[str, Any]]:
     """Worker body: train the task's run(s), resuming from their checkpoints, and report
     every event to ``emit``; returns one summary per run."""
     import torch
 
     from pulsetrain.training.driver import train_runs
+
+    if marker := os.environ.get(EXIT_AFTER_EPOCH_ENV):
+        emit = _exit_once_after_epoch(emit, marker)
 
     if task.threads:
         torch.set_num_threads(task.threads)
@@ -180,12 +260,16 @@ def run_study(cfg: StudyConfig, out: str | Path, executor: Executor | None = Non
     Finished runs (status ``done`` in the store) are never recomputed; a half-finished
     run continues from its last checkpoint.  Runs of one network shape train together
     as stacks (``cfg.stack``, see :func:`plan_stacks`).  The executor: ``executor``, else
-    a :class:`LocalPoolExecutor` with ``cfg.workers`` processes when there is more than
-    one task and worker, else a :class:`SerialExecutor`.  This process writes the store
+    the one ``cfg.executor`` names (:func:`make_executor`; ``auto``: a
+    :class:`LocalPoolExecutor` with ``cfg.workers`` processes when there is more than
+    one task and worker, else a :class:`SerialExecutor`).  This process writes the store
     from the events the runs report; ``on_epoch`` is called per new epoch of a run and
     ``on_done`` per finished run, whatever the executor.
     """
     cfg.check()
+    if executor is None and (cfg.executor != "auto" or cfg.ray_address is not None):
+        # a named one now, so its errors (Ray missing, stray address) come before any write
+        executor = make_executor(cfg.executor, cfg.workers, cfg.ray_address)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     (out / STUDY_FILE).write_text(json.dumps(cfg.model_dump(mode="json"), indent=2))
@@ -203,10 +287,9 @@ def run_study(cfg: StudyConfig, out: str | Path, executor: Executor | None = Non
     pending = {r.key() for r in todo}
     groups = [g for g in plan_stacks(runs, cfg.stack, cfg.workers)
               if any(r.key() in pending for r in g)]
-    pool = executor is None and cfg.workers > 1 and len(groups) > 1
     if executor is None:
-        executor = LocalPoolExecutor(cfg.workers) if pool else SerialExecutor()
-    threads = 1 if isinstance(executor, LocalPoolExecutor) else None
+        executor = make_executor("auto", cfg.workers, n_tasks=len(groups))
+    threads = executor.task_threads
     tasks = [RunTask(tuple(r.model_dump(mode="json") for r in g), str(out), threads,
                      cfg.stack_mvm) for g in groups]
     lock = threading.Lock()  # events may arrive on an executor's relay thread

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 import torch
@@ -25,7 +26,11 @@ from torch import nn
 
 from pulsetrain.crossbar.kernels import check_bl
 from pulsetrain.crossbar.noise import GOLDEN, mix32_int
-from pulsetrain.crossbar.symmetry import estimate_symmetry_points
+from pulsetrain.crossbar.symmetry import (
+    SymmetryProgress,
+    SymmetryProgressCallback,
+    estimate_symmetry_points,
+)
 from pulsetrain.crossbar.tile import AnalogTile
 from pulsetrain.devices.symmetry import symmetry_point
 from pulsetrain.training.layers import AnalogLinear, analog_layers
@@ -200,8 +205,15 @@ class SymmetryShiftReport:
     """Mean |reference − SP estimated on each device by pulses|, weight units."""
 
 
+def _layer_progress(on_progress: SymmetryProgressCallback, layer: int, layers: int,
+                    progress: SymmetryProgress) -> None:
+    """Pass a tile's SP-estimation progress on, marked with its layer."""
+    on_progress(replace(progress, layer=layer, layers=layers))
+
+
 def shift_to_symmetry_point(model: nn.Module, mode: str = "per-device",
-                            offset: float = 0.0, reference: float | None = None
+                            offset: float = 0.0, reference: float | None = None,
+                            on_progress: SymmetryProgressCallback | None = None
                             ) -> SymmetryShiftReport:
     """Symmetry point shifting: read each weight as ``w_device − w_ref`` with ``w_ref`` at SP.
 
@@ -215,7 +227,9 @@ def shift_to_symmetry_point(model: nn.Module, mode: str = "per-device",
     (weight units) to study mis-set references.  The effective weights are kept: the
     devices are re-programmed to ``W + w_ref`` (so they sit around the SP).
     ``reference_error`` in the report is measured against each device's SP estimated
-    by pulses in every mode.
+    by pulses in every mode.  ``on_progress`` hears how the estimation of each layer
+    proceeds (:class:`~pulsetrain.crossbar.symmetry.SymmetryProgress`, with ``layer``
+    and ``layers`` set).
     """
     if mode not in ("per-device", "nominal"):
         raise ValueError(f"mode must be 'per-device' or 'nominal', got {mode!r}")
@@ -223,10 +237,13 @@ def shift_to_symmetry_point(model: nn.Module, mode: str = "per-device",
         raise ValueError(f"reference must be a finite weight, got {reference}")
     pulses = 0
     sps, errors = [], []
-    for layer in analog_layers(model):
+    layers = analog_layers(model)
+    for k, layer in enumerate(layers):
         tile = layer.tile
         weight = tile.weight.clone()
-        est = estimate_symmetry_points(tile.dt)
+        report = None if on_progress is None else partial(
+            _layer_progress, on_progress, k, len(layers))
+        est = estimate_symmetry_points(tile.dt, on_progress=report)
         if reference is not None:
             ref = torch.full_like(tile.w, float(reference))
         elif mode == "per-device":

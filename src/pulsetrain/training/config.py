@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -14,8 +15,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 import pulsetrain.crossbar.periphery  # noqa: F401  (registers the aihwkit-default read-out)
 from pulsetrain.crossbar.mvm import PERIPHERY, make_periphery
-from pulsetrain.errors import InputError, describe_validation_error
-from pulsetrain.training.registry import algorithm, owned_options
+from pulsetrain.errors import InputError, describe_validation_error, did_you_mean
+from pulsetrain.training.registry import ALGORITHMS, algorithm, owned_options
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -25,8 +26,11 @@ else:  # pragma: no cover
 
 
 def check_algorithm(name: str) -> str:
-    """``name`` if it is a registered algorithm (:mod:`pulsetrain.training.registry`)."""
-    algorithm(name)
+    """``name`` if it is a registered algorithm (:mod:`pulsetrain.training.registry`);
+    an unknown name's error suggests the closest registered one."""
+    if name not in ALGORITHMS:
+        raise ValueError(f"unknown algorithm {name!r}{did_you_mean(name, ALGORITHMS)} "
+                         f"(expected one of {', '.join(ALGORITHMS)})")
     return name
 
 
@@ -104,6 +108,9 @@ class TrainConfig(BaseModel):
         None, description="SP shifting: references at this weight instead of the estimated "
         "SPs; 'reported' = the device's metrics.symmetry_point_reported (the value a "
         "publication used)")
+    transfer: dict[str, Any] = Field(
+        default_factory=dict, description="Tiki-Taka rules (ttv2, c-ttv2, agad): "
+        "pulsetrain.training.transfer.TransferSettings, e.g. {a_reference: sp}")
     c2c_noise: float | None = Field(None, ge=0, description="override the device's")
     step_gain_std: float | None = Field(None, ge=0)
     bound_std: float | None = Field(None, ge=0)
@@ -125,29 +132,40 @@ class TrainConfig(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> TrainConfig:
+        problems: list[str] = []  # all of them at once, one line each
         if any(h < 1 for h in self.hidden):
-            raise ValueError("hidden layer sizes must be >= 1")
+            problems.append(f"hidden: layer sizes must be >= 1, got {self.hidden}")
         if self.backend == "numba" and torch.device(self.torch_device).type != "cpu":
-            raise ValueError(f"backend 'numba' runs on CPU tensors only, but torch_device is "
-                             f"{self.torch_device!r}: use backend auto or torch")
+            problems.append(f"backend 'numba' runs on CPU tensors only, but torch_device is "
+                            f"{self.torch_device!r}: use backend auto or torch")
         try:
             make_periphery(self.periphery, 0, self.periphery_options)
         except ValidationError as exc:
-            raise ValueError(f"periphery_options: "
-                             f"{describe_validation_error(exc, 'field')}") from None
+            problems += [f"periphery_options: {line}"
+                         for line in describe_validation_error(exc, "field").splitlines()]
         except (ValueError, TypeError) as exc:
-            raise ValueError(f"periphery_options: {str(exc).splitlines()[0]}") from None
+            problems.append(f"periphery_options: {str(exc).splitlines()[0]}")
         if self.periphery != "ideal" and torch.device(self.torch_device).type != "cpu":
-            raise ValueError(f"periphery {self.periphery!r} runs on CPU tensors only (its "
-                             "noise streams are CPU generators); use torch_device cpu")
+            problems.append(f"periphery {self.periphery!r} runs on CPU tensors only (its "
+                            "noise streams are CPU generators); use torch_device cpu")
+        if self.transfer:
+            from pulsetrain.training.transfer import TransferSettings
+
+            try:
+                TransferSettings(**self.transfer)
+            except ValidationError as exc:
+                problems += [f"transfer: {line}"
+                             for line in describe_validation_error(exc, "field").splitlines()]
         mine = set(algorithm(self.algorithm).options)
         for option, owners in owned_options().items():
             if option in mine or option not in type(self).model_fields:
                 continue
             if getattr(self, option) != type(self).model_fields[option].get_default(
                     call_default_factory=True):
-                raise ValueError(f"option {option!r} applies to {' and '.join(owners)}, not "
-                                 f"to algorithm {self.algorithm!r}")
+                problems.append(f"option {option!r} applies to {' and '.join(owners)}, not "
+                                f"to algorithm {self.algorithm!r}")
+        if problems:
+            raise ValueError("\n".join(problems))
         return self
 
     @property
@@ -202,13 +220,19 @@ def run_key(cfg: BaseModel, v1_fields: tuple[str, ...] = KEY_FIELDS_V1) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def load_config_file(path: str | Path, model: type[BaseModel] = TrainConfig) -> BaseModel:
-    """Load a YAML (``.yaml``/``.yml``) or TOML (``.toml``) file into ``model``.
+def load_config_file(path: str | Path, model: type[BaseModel] = TrainConfig,
+                     overrides: dict[str, Any] | None = None) -> BaseModel:
+    """Load a YAML (``.yaml``/``.yml``) or TOML (``.toml``) file into ``model``, with
+    ``overrides`` (e.g. command-line options) replacing the file's keys before the
+    whole is validated (so a file's ``sp_mode`` fits an ``--algorithm sp-shift``).
 
     Raises
     ------
     InputError
-        One line naming the file and the first offending key.
+        A syntax error as one line with the file, line and column
+        (``run.yaml, line 3, column 5: not valid YAML: ...``); invalid content as one
+        line per offending key, each naming the file, what was given and what was
+        expected (unknown keys with the closest known one).
     """
     path = Path(path)
     if not path.is_file():
@@ -217,11 +241,40 @@ def load_config_file(path: str | Path, model: type[BaseModel] = TrainConfig) -> 
     try:
         data = tomllib.loads(text) if path.suffix.lower() == ".toml" else yaml.safe_load(text)
     except (tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
-        raise InputError(f"{path}: not valid {path.suffix.lstrip('.').upper()}: "
-                         f"{str(exc).splitlines()[0]}") from None
+        raise InputError(syntax_error_line(path, exc)) from None
     if not isinstance(data, dict):
         raise InputError(f"{path}: expected a mapping of keys at the top level")
     try:
-        return model.model_validate(data)
+        return model.model_validate({**data, **(overrides or {})})
     except ValidationError as exc:
-        raise InputError(f"{path}: {describe_validation_error(exc)}") from None
+        raise InputError("\n".join(f"{path}: {line}" for line in
+                                   describe_validation_error(exc, model=model).splitlines())
+                         ) from None
+
+
+_TOML_WHERE = re.compile(r"^(?P<msg>.*?)\s*\(at line (?P<line>\d+), column (?P<col>\d+)\)$")
+
+
+def syntax_error_line(path: Path, exc: Exception) -> str:
+    """One line for a YAML or TOML syntax error: ``FILE, line L, column C: not valid
+    YAML: problem`` (1-based line and column, where the parser tells them)."""
+    kind = "TOML" if isinstance(exc, tomllib.TOMLDecodeError) else "YAML"
+    line: int | None = None
+    col: int | None = None
+    msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        if mark is not None:  # 0-based
+            line, col = mark.line + 1, mark.column + 1
+        msg = exc.problem or exc.context or msg
+        if exc.problem and exc.context:
+            start = exc.context_mark
+            msg += f" ({exc.context}" + (f" from line {start.line + 1}" if start else "") + ")"
+    elif isinstance(exc, tomllib.TOMLDecodeError):
+        if getattr(exc, "lineno", None) is not None:  # Python >= 3.14
+            line, col = exc.lineno, exc.colno  # type: ignore[attr-defined]
+            msg = getattr(exc, "msg", msg)
+        elif found := _TOML_WHERE.match(msg):
+            line, col, msg = int(found["line"]), int(found["col"]), found["msg"]
+    where = f"{path}" if line is None else f"{path}, line {line}, column {col}"
+    return f"{where}: not valid {kind}: {msg}"

@@ -14,6 +14,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from pulsetrain.crossbar.symmetry import SymmetryProgressCallback
 from pulsetrain.store.sqlite import ResultStore
 from pulsetrain.training.config import TrainConfig
 from pulsetrain.training.data import MNIST, load_mnist
@@ -32,7 +33,8 @@ def train_runs(cfgs: Sequence[TrainConfig], out: str | Path | None = None,
                resume: bool = False, data: MNIST | None = None, mvm: str = "batched",
                on_epoch: EpochCallback | None = None,
                on_batch: BatchCallback | None = None,
-               sink: EventSink | None = None) -> list[TrainResult]:
+               sink: EventSink | None = None,
+               on_sp_progress: SymmetryProgressCallback | None = None) -> list[TrainResult]:
     """Train one configuration, or several together as a stack.
 
     With ``out`` set, every finished epoch of every run writes a checkpoint
@@ -44,6 +46,8 @@ def train_runs(cfgs: Sequence[TrainConfig], out: str | Path | None = None,
     exactly as in an uninterrupted stack.  In a stack of several runs a run's
     ``wall_s`` is the stack's epoch time divided by the number of runs (``stacked_runs``
     in its metrics).  ``mvm``: see :class:`~pulsetrain.training.stacked.RunStack`.
+    ``on_sp_progress`` hears how SP shifting's symmetry-point estimation proceeds
+    (:class:`~pulsetrain.crossbar.symmetry.SymmetryProgress`) while the runs are built.
     """
     cfgs = list(cfgs)
     check_stack(cfgs, mvm)  # before any run is marked "running" in the store
@@ -52,7 +56,8 @@ def train_runs(cfgs: Sequence[TrainConfig], out: str | Path | None = None,
     first = cfgs[0]
     data = data or load_mnist(first.data_dir, first.val_size, train_subset=first.train_subset,
                               test_subset=first.test_subset)
-    trainers = [Trainer.build(c) for c in cfgs]  # bad input fails before anything is stored
+    # bad input fails before anything is stored
+    trainers = [Trainer.build(c, on_sp_progress) for c in cfgs]
     if sink is None and out is not None:
         sink = ResultStore(Path(out) / "results.sqlite").apply
     logs = [RunLog(t, out, resume, sink) for t in trainers]
@@ -78,10 +83,11 @@ def train_runs(cfgs: Sequence[TrainConfig], out: str | Path | None = None,
 
 def train(cfg: TrainConfig, out: str | Path | None = None, resume: bool = False,
           data: MNIST | None = None, on_epoch: EpochCallback | None = None,
-          on_batch: BatchCallback | None = None, sink: EventSink | None = None
-          ) -> TrainResult:
+          on_batch: BatchCallback | None = None, sink: EventSink | None = None,
+          on_sp_progress: SymmetryProgressCallback | None = None) -> TrainResult:
     """Train one configuration (a stack of one; see :func:`train_runs`)."""
-    return train_runs([cfg], out, resume, data, "exact", on_epoch, on_batch, sink)[0]
+    return train_runs([cfg], out, resume, data, "exact", on_epoch, on_batch, sink,
+                      on_sp_progress)[0]
 
 
 train_stacked = train_runs

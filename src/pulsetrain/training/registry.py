@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, ClassVar
 import torch
 from torch import nn
 
+from pulsetrain.crossbar.symmetry import SymmetryProgressCallback
 from pulsetrain.errors import InputError
 from pulsetrain.plugins import Registry
 from pulsetrain.training.algorithms import (
@@ -26,6 +27,7 @@ from pulsetrain.training.algorithms import (
     shift_to_symmetry_point,
 )
 from pulsetrain.training.layers import analog_layers
+from pulsetrain.training.transfer import AGAD, ChoppedTTv2, TransferSettings, TransferSGD
 
 if TYPE_CHECKING:
     from pulsetrain.training.config import TrainConfig
@@ -40,6 +42,9 @@ class TrainingAlgorithm(ABC):
     """Whether the network's weights live on analog tiles (False: ``nn.Linear``)."""
     options: ClassVar[tuple[str, ...]] = ()
     """TrainConfig fields that only this algorithm (and others listing them) reads."""
+    setup_progress: SymmetryProgressCallback | None = None
+    """Set on an instance before :meth:`build` to hear how a slow set-up proceeds (SP
+    shifting: the symmetry-point estimation); ignored by algorithms without one."""
 
     @abstractmethod
     def build(self, model: nn.Module, cfg: TrainConfig, lr: float
@@ -102,7 +107,8 @@ class SymmetryPointShifting(PlainSGD):
     def build(self, model: nn.Module, cfg: TrainConfig, lr: float
               ) -> tuple[torch.optim.Optimizer, SymmetryShiftReport | None]:
         report = shift_to_symmetry_point(model, cfg.sp_mode, cfg.sp_offset,
-                                         reference_for(model, cfg))
+                                         reference_for(model, cfg),
+                                         on_progress=self.setup_progress)
         opt, _ = super().build(model, cfg, lr)
         return opt, report
 
@@ -124,6 +130,49 @@ def reference_for(model: nn.Module, cfg: TrainConfig) -> float | None:
         raise InputError(f"sp_reference 'reported': device {device.name!r} has no "
                          "metrics.symmetry_point_reported (the thesis-recipe built-ins do)")
     return float(value)
+
+
+class _Transfer(TrainingAlgorithm):
+    """A Tiki-Taka-family rule (:mod:`pulsetrain.training.transfer`)."""
+
+    rule: ClassVar[type[TransferSGD]]
+    default_lr = 0.1
+    options = ("transfer", "update_management", "bl_management")
+
+    def build(self, model: nn.Module, cfg: TrainConfig, lr: float
+              ) -> tuple[torch.optim.Optimizer, SymmetryShiftReport | None]:
+        opt = self.rule(model, lr=lr, settings=TransferSettings(**cfg.transfer),
+                        seed=cfg.seed, periphery=cfg.periphery,
+                        periphery_options=cfg.periphery_options,
+                        update_management=cfg.update_management,
+                        bl_management=cfg.bl_management)
+        report = (opt.shift_a_to_symmetry_points(self.setup_progress)
+                  if opt.settings.a_reference == "sp" else None)
+        return opt, report
+
+
+@register_algorithm
+class TikiTakaV2(_Transfer):
+    """Tiki-Taka v2 (Gokmen 2021): A, a digital buffer, C."""
+
+    name = "ttv2"
+    rule = TransferSGD
+
+
+@register_algorithm
+class ChoppedTikiTakaV2(_Transfer):
+    """Chopped TTv2 (Rasch et al. 2024)."""
+
+    name = "c-ttv2"
+    rule = ChoppedTTv2
+
+
+@register_algorithm
+class AnalogGradientAccumulationDynamic(_Transfer):
+    """AGAD: chopped TTv2 with a dynamic reference per column (Rasch et al. 2024)."""
+
+    name = "agad"
+    rule = AGAD
 
 
 @register_algorithm

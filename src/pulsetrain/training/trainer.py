@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from pulsetrain.crossbar.symmetry import SymmetryProgressCallback
 from pulsetrain.devices.builtin import resolve_device
 from pulsetrain.devices.lut import LutDevice, Variation
 from pulsetrain.fileio import atomic_write
@@ -56,8 +57,10 @@ class Trainer:
     history: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
-    def build(cls, cfg: TrainConfig) -> Trainer:
-        """Build model and optimizer; for ``sp-shift`` also estimate SPs and set references.
+    def build(cls, cfg: TrainConfig, on_sp_progress: SymmetryProgressCallback | None = None
+              ) -> Trainer:
+        """Build model and optimizer; for ``sp-shift`` also estimate SPs and set references
+        (``on_sp_progress`` hears how that estimation proceeds).
 
         Raises
         ------
@@ -70,7 +73,9 @@ class Trainer:
         model = build_mlp(sizes, device, seed=cfg.seed, activation=cfg.activation,
                           backend=cfg.backend, torch_device=cfg.torch_device,
                           periphery=cfg.periphery, periphery_options=cfg.periphery_options)
-        opt, sp_report = algorithm(cfg.algorithm).build(model, cfg, cfg.learning_rate)
+        algo = algorithm(cfg.algorithm)
+        algo.setup_progress = on_sp_progress
+        opt, sp_report = algo.build(model, cfg, cfg.learning_rate)
         sched = torch.optim.lr_scheduler.StepLR(opt, cfg.lr_step_epochs, cfg.lr_gamma)
         return cls(cfg, model, opt, sched, sp_report)
 
@@ -194,6 +199,18 @@ def read_checkpoint(path: str | Path) -> CheckpointView:
                           list(state["history"]))
 
 
+def checkpoint_path(cfg: TrainConfig, out: str | Path) -> Path:
+    """Where the run ``cfg`` keeps its checkpoint under ``out``: ``OUT/checkpoints/KEY.pt``."""
+    return Path(out) / "checkpoints" / f"{cfg.key()}.pt"
+
+
+def checkpointed_epochs(cfg: TrainConfig, out: str | Path) -> int:
+    """Epochs of ``cfg`` finished and checkpointed under ``out`` (0 without a checkpoint):
+    a resumed run continues at the next one."""
+    path = checkpoint_path(cfg, out)
+    return len(read_checkpoint(path).history) if path.is_file() else 0
+
+
 class RunLog:
     """Per-epoch bookkeeping of one run: metrics, checkpoints, resume, events.
 
@@ -214,7 +231,7 @@ class RunLog:
         self.sink = sink
         self.ckpt: Path | None = None
         if out is not None:
-            self.ckpt = Path(out) / "checkpoints" / f"{self.key}.pt"
+            self.ckpt = checkpoint_path(cfg, out)
             self.ckpt.parent.mkdir(parents=True, exist_ok=True)
             if resume and self.ckpt.is_file():
                 # tensors come back on the CPU and are copied into the run's own tensors,
@@ -258,7 +275,8 @@ class RunLog:
         }
         if isinstance(trainer.optimizer, AnalogOptimizer):
             metrics.update(trainer.optimizer.epoch_metrics())
-            stats = [layer.tile.periphery.stats for layer in analog_layers(trainer.model)]
+            stats = [tile.periphery.stats for tiles in trainer.optimizer.layer_tiles()
+                     for tile in tiles]  # every array the rule reads (Tiki-Taka's A too)
             metrics["reads"] = {"dac_total": sum(s.dac for s in stats),
                                 "adc_total": sum(s.adc for s in stats),
                                 "array_sum_total": sum(s.array_sum for s in stats)}

@@ -1,0 +1,60 @@
+"""Cost of the Tiki-Taka family per epoch, next to plain SGD, mixed precision and float.
+
+    .venv/bin/python benchmarks/bench_transfer.py [--images 12000] [--device NAME]
+
+The thesis network (784-256-128-10 sigmoid, batch 64) on ``--images`` MNIST training
+images, one epoch per algorithm after a warm-up epoch of 640 images, best of
+``--repeats``; prints seconds per epoch and the ratio to the float baseline (torch
+``nn.Linear`` + ``torch.optim.SGD``, same data and batches) and states torch's threads.
+The goal of the Tiki-Taka issue: ``ttv2``, ``c-ttv2`` and ``agad`` at most 2.5× float.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+
+from pulsetrain.crossbar.kernels import warmup
+from pulsetrain.training.config import TrainConfig
+from pulsetrain.training.data import load_mnist
+from pulsetrain.training.trainer import Trainer
+
+ALGORITHMS = ("float", "sgd", "mixed-precision", "ttv2", "c-ttv2", "agad")
+
+
+def epoch_seconds(cfg: TrainConfig, data, warm, repeats: int) -> float:  # type: ignore[no-untyped-def]
+    trainer = Trainer.build(cfg)
+    trainer.train_epoch(warm, 0)
+    best = float("inf")
+    for k in range(repeats):
+        t0 = time.perf_counter()
+        trainer.train_epoch(data.train, k + 1)
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--images", type=int, default=12_000)
+    ap.add_argument("--device", default="ID161ZR15000-200us")
+    ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--algorithms", nargs="+", default=list(ALGORITHMS))
+    args = ap.parse_args()
+    warmup()
+    data = load_mnist(train_subset=args.images, test_subset=1000)
+    warm = load_mnist(train_subset=640, test_subset=100).train
+    print(f"{args.device}, {args.images} images per epoch, batch 64; torch threads "
+          f"{torch.get_num_threads()} (torch {torch.__version__})", flush=True)
+    seconds: dict[str, float] = {}
+    for alg in args.algorithms:
+        cfg = TrainConfig(device=args.device, algorithm=alg, epochs=1)
+        seconds[alg] = epoch_seconds(cfg, data, warm, args.repeats)
+        base = seconds.get("float")
+        ratio = f"{seconds[alg] / base:5.2f}× float" if base else ""
+        print(f"{alg:16s} {seconds[alg]:7.2f} s/epoch  {ratio}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
