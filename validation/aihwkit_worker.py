@@ -305,7 +305,8 @@ def task_train(req: dict) -> dict:
     if req["algorithm"] in ("ttv2", "c-ttv2", "agad"):  # transfer events per layer
         for tile in model.analog_tiles():
             extra = tile.tile.dump_extra()
-            transfers.append(int(extra["rpu.rpu_device.current_update_idx"]))
+            count = np.asarray(extra["rpu.rpu_device.current_update_idx"]).ravel()
+            transfers.append(int(count[0]))
     return {"test_accuracy": accs, "epoch_seconds": times, "weights": weights,
             "transfers": transfers}
 

@@ -95,3 +95,34 @@ def test_read_out_statistics_agree() -> None:
     bad = [r for r in rows if not r.passed]
     assert not bad, bad
     assert any(r.quantity == "clipped share" and r.aihwkit > 0.03 for r in rows)
+
+
+@pytest.mark.parametrize("rule", ["ttv2", "c-ttv2", "agad"])
+def test_transfer_events_match_for_the_same_schedule(rule: str, tmp_path: Path) -> None:
+    """One transfer (one column read of A) per training sample and layer on both sides:
+    320 random samples, batch 64, 784-8-10 → 320 events per layer in each tool.  (The
+    accuracy cross-check over seeds is scripts/crosscheck_transfer.py, docs/tiki-taka.md.)"""
+    import torch
+
+    from pulsetrain.devices import LutDevice
+    from pulsetrain.training.layers import build_mlp
+    from pulsetrain.training.transfer import AGAD, ChoppedTTv2, TransferSGD
+
+    rng = np.random.default_rng(0)
+    data = tmp_path / "d.npz"
+    x = rng.random((320, 784), dtype=np.float32)
+    y = rng.integers(0, 10, 320)
+    np.savez(data, x_train=x, y_train=y, x_test=x[:32], y_test=y[:32])
+    device = LutDevice("const", [0.01, 0.01], [0.01, 0.01])
+    reply = run_aihwkit("train", device=to_piecewise_step(device), algorithm=rule,
+                        sizes=[784, 8, 10], lr=0.1, epochs=1, batch_size=64, seed=0,
+                        data=str(data))
+    model = build_mlp([784, 8, 10], device, seed=0)
+    opt = {"ttv2": TransferSGD, "c-ttv2": ChoppedTTv2, "agad": AGAD}[rule](model, lr=0.1)
+    xt, yt = torch.tensor(x), torch.tensor(y)
+    for k in range(0, 320, 64):
+        opt.zero_grad()
+        torch.nn.functional.nll_loss(model(xt[k:k + 64]), yt[k:k + 64]).backward()
+        opt.step()
+    ours = [layer["column_reads"] for layer in opt.epoch_metrics()["transfer"]]
+    assert ours == reply["transfers"] == [320, 320]

@@ -417,10 +417,10 @@ def test_energy_breakdown_stacks_parts_per_run_in_a_scaled_unit() -> None:
     widths = {c.get_label(): [p.get_width() for p in c.patches] for c in ax.containers}
     assert widths["programming pulses"] == pytest.approx([0.1, 0.5, 3.0])
     assert widths["SP estimation"] == pytest.approx([0.2, 0.0, 0.0])
-    assert widths["read-out"] == pytest.approx([0.1, 0.1, 1.0])
-    assert "digital periphery" not in widths  # nothing to draw, nothing in the legend
+    assert widths["array reads"] == pytest.approx([0.1, 0.1, 1.0])
+    assert "digital operations" not in widths  # nothing to draw, nothing in the legend
     lefts = {c.get_label(): [p.get_x() for p in c.patches] for c in ax.containers}
-    assert lefts["read-out"] == pytest.approx([0.3, 0.5, 3.0])  # stacked after the others
+    assert lefts["array reads"] == pytest.approx([0.3, 0.5, 3.0])  # stacked after the others
     _assert_legends_outside(fig)
 
     two = sf.energy_breakdown(pd.concat([runs, runs.assign(recipe="thesis")]))

@@ -128,7 +128,9 @@ def population_section(runs: pd.DataFrame, devices: list[LutDevice]
     n_dev = int(runs[runs.pulse_width_s.notna()].device.nunique())
     lines = ["## Device population", "",
              f"{n_dev} devices; {len(widths)} pulse width(s) with at least {MIN_DEVICES} "
-             "devices. Each device's runs are averaged over its seeds first, then the "
+             "devices (a device is a device model, one per device file: two measured runs "
+             "of one physical device, like the built-in 20 ns a and b, count as two). "
+             "Each device's runs are averaged over its seeds first, then the "
              "spread is across devices: mean ± std (sample std), min–max. Pulse widths with "
              "one device only are left out here (see the summary).", "",
              "| pulse width | algorithm | devices | seeds per device | test acc (%) | "

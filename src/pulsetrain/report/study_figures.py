@@ -36,8 +36,8 @@ MIN_ACCURACY_SPAN = 5.0
 
 ENERGY_PARTS = (("programming_energy_j", "programming pulses"),
                 ("sp_estimation_energy_j", "SP estimation"),
-                ("digital_energy_j", "digital periphery"),
-                ("read_energy_j", "read-out"))
+                ("digital_energy_j", "digital operations"),
+                ("read_energy_j", "array reads"))
 """Columns of a run's energy (J) that :func:`energy_breakdown` stacks, with their names."""
 
 

@@ -100,8 +100,10 @@ class TrainConfig(BaseModel):
     update_management: bool = True
     bl_management: bool = True
     mp_epsilon: float | None = Field(None, gt=0, description="default: device dw_min")
-    granularity: float | None = Field(None, gt=0, description="dw_min assumed by SGD pulse "
-                                      "management; default: the device's")
+    granularity: Annotated[float, Field(gt=0)] | Literal["aihwkit"] | None = Field(
+        None, description="dw_min assumed by SGD pulse management; default: the device's; "
+        "aihwkit: the granularity AIHWKit uses for the exported PiecewiseStepDevice (the "
+        "up step at the table's centre), as the published study's simulator did")
     sp_mode: Literal["per-device", "nominal"] = "per-device"
     sp_offset: float = 0.0
     sp_reference: float | Literal["reported"] | None = Field(

@@ -80,7 +80,7 @@ class PlainSGD(TrainingAlgorithm):
         return StochasticPulseSGD(model, lr=lr, bl=cfg.bl,
                                   update_management=cfg.update_management,
                                   bl_management=cfg.bl_management, seed=cfg.seed,
-                                  granularity=cfg.granularity), None
+                                  granularity=granularity_for(model, cfg)), None
 
 
 @register_algorithm
@@ -111,6 +111,16 @@ class SymmetryPointShifting(PlainSGD):
                                          on_progress=self.setup_progress)
         opt, _ = super().build(model, cfg, lr)
         return opt, report
+
+
+def granularity_for(model: nn.Module, cfg: TrainConfig) -> float | None:
+    """``cfg.granularity`` resolved: ``"aihwkit"`` is the granularity AIHWKit's pulse
+    management uses for the device (:func:`pulsetrain.interop.aihwkit_granularity`)."""
+    if cfg.granularity != "aihwkit":
+        return cfg.granularity
+    from pulsetrain.interop.aihwkit_params import aihwkit_granularity
+
+    return aihwkit_granularity(analog_layers(model)[0].tile.device)
 
 
 def reference_for(model: nn.Module, cfg: TrainConfig) -> float | None:
