@@ -6,9 +6,14 @@ takes seconds) and skip where Ray is not installed; the others need no Ray.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import signal
 import sqlite3
+import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -116,6 +121,105 @@ def test_dead_worker_is_retried_from_its_checkpoint(ray_local: ModuleType,
     assert marker.is_file()  # a worker did die
     assert sorted(reports) == [1, 1, 2, 2]
     _assert_same_store(tmp_path / "out" / "results.sqlite", serial_reference)
+
+
+def _done_runs(path: Path) -> list[str]:
+    """Keys of the runs stored as done (none while the store is missing or locked)."""
+    if not path.exists():
+        return []
+    try:
+        con = sqlite3.connect(path, timeout=0.1)
+        try:
+            rows = con.execute("SELECT key FROM runs WHERE status = 'done'").fetchall()
+        finally:
+            con.close()
+    except sqlite3.OperationalError:
+        return []
+    return sorted(str(key) for (key,) in rows)
+
+
+def _group_members(pgid: int) -> list[int]:
+    """Live (not zombie) processes of process group ``pgid`` (Linux /proc; else none)."""
+    pids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):  # ended meanwhile
+            continue
+        if fields[0] != "Z" and int(fields[2]) == pgid:
+            pids.append(int(stat.parent.name))
+    return pids
+
+
+def _kill_group(proc: subprocess.Popen[str]) -> None:
+    """SIGKILL the process group of ``proc`` (started with ``start_new_session``: the
+    driver and its private Ray) and wait up to 10 s for all of it to end."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 10.0
+    while _group_members(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
+@needs_mnist
+def test_killed_ray_driver_resumes_without_recomputing_finished_runs(
+        serial_reference: Path, tmp_path: Path) -> None:
+    """`study run --executor ray` (a private local Ray of 1 CPU, no stacks: the two runs
+    train one after the other) is SIGKILLed with its Ray (one process group) once one
+    run is stored done and the other is not.  The rerun trains only the unfinished run:
+    the done run's rows (its ``updated`` time, its epochs' ``wall_s``) are untouched and
+    the rerun prints one finished run; the store equals the uninterrupted serial one."""
+    pytest.importorskip("ray")
+    cfg = tmp_path / "two.yaml"  # JSON is YAML
+    cfg.write_text(json.dumps(TWO.model_dump(mode="json", exclude_unset=True)
+                              | {"workers": 1, "stack": 1, "executor": "ray"}))
+    out = tmp_path / "out"
+    store = out / "results.sqlite"
+    cmd = [sys.executable, "-c", "from pulsetrain.cli import main; main()", "study", "run",
+           str(cfg), "--out", str(out)]
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}  # a private Ray
+
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            text=True, env=env, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60.0
+        while proc.poll() is None and not _done_runs(store) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        alive = proc.poll() is None
+    finally:
+        _kill_group(proc)
+    assert alive, f"the study ended (exit {proc.returncode}) before it could be killed"
+    assert not _group_members(proc.pid), "Ray processes outlived the killed driver"
+    done_before = _done_runs(store)
+    assert len(done_before) == 1, done_before  # killed between the two runs' ends
+    (key,) = done_before
+    con = sqlite3.connect(store)
+    run_row = con.execute("SELECT config, status, updated FROM runs WHERE key = ?",
+                          (key,)).fetchone()
+    epoch_rows = con.execute("SELECT epoch, metrics FROM epochs WHERE key = ? ORDER BY "
+                             "epoch", (key,)).fetchall()
+    con.close()
+    assert [e for e, _ in epoch_rows] == [1, 2]
+    finished = json.loads(run_row[0])["algorithm"]
+    other = ({"sgd", "mixed-precision"} - {finished}).pop()
+
+    rerun = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env=env, start_new_session=True)
+    try:
+        _, stderr = rerun.communicate(timeout=90)
+    finally:
+        _kill_group(rerun)  # normally gone already; on a timeout, Ray's processes too
+    assert rerun.returncode == 0, stderr
+    _assert_same_store(store, serial_reference)  # both runs done, metrics as serial
+    con = sqlite3.connect(store)
+    assert con.execute("SELECT config, status, updated FROM runs WHERE key = ?",
+                       (key,)).fetchone() == run_row  # no new start/done of the done run
+    assert con.execute("SELECT epoch, metrics FROM epochs WHERE key = ? ORDER BY epoch",
+                       (key,)).fetchall() == epoch_rows  # same wall_s: not retrained
+    con.close()
+    trained = [line for line in stderr.splitlines() if "seed 0: test" in line]
+    assert len(trained) == 1 and other in trained[0].split(), stderr
 
 
 def test_ray_missing_is_a_one_line_install_hint(tmp_path: Path,
