@@ -12,27 +12,15 @@ The goal of the Tiki-Taka issue: ``ttv2``, ``c-ttv2`` and ``agad`` at most 2.5×
 from __future__ import annotations
 
 import argparse
-import time
 
 import torch
+from bench_periphery import epoch_seconds  # the same timing (benchmarks/ is on sys.path)
 
 from pulsetrain.crossbar.kernels import warmup
 from pulsetrain.training.config import TrainConfig
 from pulsetrain.training.data import load_mnist
-from pulsetrain.training.trainer import Trainer
 
 ALGORITHMS = ("float", "sgd", "mixed-precision", "ttv2", "c-ttv2", "agad")
-
-
-def epoch_seconds(cfg: TrainConfig, data, warm, repeats: int) -> float:  # type: ignore[no-untyped-def]
-    trainer = Trainer.build(cfg)
-    trainer.train_epoch(warm, 0)
-    best = float("inf")
-    for k in range(repeats):
-        t0 = time.perf_counter()
-        trainer.train_epoch(data.train, k + 1)
-        best = min(best, time.perf_counter() - t0)
-    return best
 
 
 def main() -> None:
