@@ -348,7 +348,11 @@ def train_cmd(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     from pulsetrain.training.driver import train
-    from pulsetrain.training.trainer import checkpointed_epochs
+    from pulsetrain.training.trainer import (
+        checkpoint_path,
+        checkpointed_epochs,
+        read_checkpoint,
+    )
 
     try:
         overrides = {k: v for k, v in {"device": device, "algorithm": algorithm,
@@ -373,10 +377,9 @@ def train_cmd(
     if resume:
         err.print(_resume_line(done, cfg.epochs, out_dir), highlight=False)
     meter, energy_note = _cost_meter(cfg, analog)
-    if meter is not None and done and out_dir is not None:  # costs continue from the store
-        from pulsetrain.store.sqlite import ResultStore
-
-        meter.epochs = ResultStore(out_dir / "results.sqlite").epochs(cfg.key())[:done]
+    if meter is not None and done and out_dir is not None:
+        # costs continue from the checkpoint's epochs (what the resumed run replays)
+        meter.epochs = list(read_checkpoint(checkpoint_path(cfg, out_dir)).history)
     if energy_note and not as_json:
         err.print(energy_note, highlight=False)
     finished = [done]  # the last epoch finished (and, with --out, checkpointed)
@@ -406,7 +409,8 @@ def train_cmd(
             finished[0] = checkpointed_epochs(cfg, out_dir)
         err.print(_interrupt_line(finished[0], out_dir), highlight=False)
         raise typer.Exit(code=EXIT_INTERRUPTED) from None
-    costs = (run_costs(result.epochs, meter.device, meter.pulse_model)
+    costs = (run_costs(result.epochs, meter.device, meter.pulse_model, meter.read_model,
+                       meter.digital_model)
              if meter is not None else [{} for _ in result.epochs])
     if as_json:
         reads = read_energy(result.epochs)
@@ -416,8 +420,7 @@ def train_cmd(
             "total_j": costs[-1]["energy_total_j"],
             **{f"{p}_j": costs[-1][f"{p}_energy_total_j"] for p in COST_PARTS},
             "pulse_energy_model": type(meter.pulse_model).__name__,
-            "digital_energy_per_op_j": DigitalEnergyModel().energy_per_op_j,
-            "read_energy_model": asdict(ReadEnergyModel())}
+            "digital_energy_per_op_j": DigitalEnergyModel().energy_per_op_j}
         _print_json({"key": result.key, "config": result.config, "sp_shift": result.sp_report,
                      "epochs": records, "energy": energy,
                      "read_energy_model": asdict(ReadEnergyModel())})

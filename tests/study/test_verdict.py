@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 from pulsetrain.report.study_report import energy_text, verdict_section
 from pulsetrain.study.analysis import convergence
@@ -77,3 +78,23 @@ def test_energy_text_picks_a_readable_unit() -> None:
     assert energy_text(5.2e-6) == "5.2 µJ"
     assert energy_text(3e-13) == "0.3 pJ"
     assert energy_text(None) == "–"
+
+
+def test_per_joule_counts_the_seeds_that_stayed_at_chance() -> None:
+    """A pair with two of three seeds at chance is judged on its mean accuracy (36.7 %),
+    not on its one good seed: 1 mJ / 26.7 points loses to 2 mJ / 80 points."""
+    rows = [("X", s, acc, 1e-3, acc < 0.2) for s, acc in enumerate([0.9, 0.1, 0.1])] + \
+        [("Y", s, 0.9, 2e-3, False) for s in range(3)]
+    runs = pd.DataFrame(rows, columns=["pulse_width", "seed", "final_test_acc",
+                                       "total_energy_j", "at_chance"])
+    runs["algorithm"], runs["recipe"] = "sgd", "measured"
+    runs["pulse_width_s"] = runs.pulse_width.map({"X": 1e-6, "Y": 2e-6})
+    runs["energy_to_target_j"] = runs["epochs_to_target"] = None
+    for part in ("programming", "sp_estimation", "digital", "read"):
+        runs[f"{part}_energy_j"] = runs.total_energy_j / 4
+    runs["energy_per_point_j"] = (runs.total_energy_j / (100 * (runs.final_test_acc - 0.1))
+                                  ).where(~runs.at_chance)  # X's good seed alone: 1.25e-5
+    v = study_verdict(runs)
+    assert v.pairs.pulse_width[v.best_accuracy_per_joule] == "Y"
+    assert v.pairs.energy_per_point_j.tolist() == pytest.approx([1e-3 / (100 * (1.1 / 3 - 0.1)),
+                                                                  2e-3 / 80])

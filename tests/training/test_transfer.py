@@ -132,3 +132,22 @@ def test_settings_are_validated() -> None:
         TransferSettings(transfer_every=0)
     with pytest.raises(ValueError, match="a_reference"):
         TransferSettings(a_reference="mean")  # type: ignore[arg-type]
+
+
+def test_two_rounds_in_one_step_draw_fresh_chopper_flips() -> None:
+    """Batch 8 on a 4-input layer: every column is read twice per step.  The second
+    round must not repeat the first round's draws (which would undo every flip and keep
+    the choppers at +1 forever)."""
+    model = _model(n_in=4)
+    opt = ChoppedTTv2(model, lr=0.1, seed=0, settings=TransferSettings(in_chop_prob=0.5))
+    seen_negative = False
+    for _ in range(20):
+        _step(opt, model, torch.zeros(8, 4), torch.zeros(8, 3))
+        seen_negative |= bool((opt.choppers[0] < 0).any())
+    assert opt.transfers == [160]
+    assert seen_negative
+
+
+def test_agad_needs_chopper_switches() -> None:
+    with pytest.raises(ValueError, match="in_chop_prob must be > 0"):
+        AGAD(_model(), lr=0.1, settings=TransferSettings(in_chop_prob=0.0))

@@ -91,9 +91,16 @@ def _costs(cfg: StudyConfig, run: TrainConfig, device: LutDevice,
         "total_energy_j": last["energy_total_j"],
         "energy_to_target_j": costs[to_target - 1]["energy_total_j"] if to_target else None,
         "pulses_to_target": epochs[to_target - 1]["pulses_total"] if to_target else None,
-        "digital_ops_total": epochs[-1].get("digital_updates_total"),
+        "digital_ops_total": _digital_ops(epochs[-1]),
         "sp_estimation_pulses": epochs[-1].get("sp_estimation_pulses"),
     }
+
+
+def _digital_ops(metrics: dict[str, Any]) -> int | None:
+    """Digital multiply-adds of a run so far: mixed precision's accumulator and the
+    Tiki-Taka rules' buffer (``None`` for a run with neither)."""
+    counts = [metrics[k] for k in ("digital_updates_total", "buffer_ops_total") if k in metrics]
+    return int(sum(counts)) if counts else None
 
 
 def summarise_runs(store: ResultStore, cfg: StudyConfig) -> pd.DataFrame:
@@ -148,8 +155,10 @@ SUMMARY_METRICS = [
 
 def summarise_study(runs: pd.DataFrame) -> pd.DataFrame:
     """Mean ± std over seeds per (algorithm, device), with ``seeds``, ``reached_target``
-    and ``at_chance`` (runs of the group that did), and ``rank_accuracy_per_joule`` of
-    the group's mean energy per accuracy point (1 = best)."""
+    and ``at_chance`` (runs of the group that did); ``energy_per_point_j_mean`` is the
+    group's mean total energy per point of its mean accuracy above chance (empty when
+    every run stayed at chance; its ``_std`` is the spread of the runs' own ratios), and
+    ``rank_accuracy_per_joule`` ranks groups by it (1 = best)."""
     if runs.empty:
         return runs
     keys = ["algorithm", "device", "pulse_width_s", "pulse_width", "recipe"]
@@ -160,6 +169,9 @@ def summarise_study(runs: pd.DataFrame) -> pd.DataFrame:
     out["seeds"] = grouped.size()
     out["reached_target"] = grouped["epochs_to_target"].apply(lambda s: int(s.notna().sum()))
     out["at_chance"] = grouped["at_chance"].apply(lambda s: int(s.astype(bool).sum()))
+    above = 100 * (out.final_test_acc_mean - CHANCE)  # per joule from the group's means
+    out["energy_per_point_j_mean"] = (out.total_energy_j_mean / above).where(
+        (out.at_chance < out.seeds) & (above > 0))
     out["rank_accuracy_per_joule"] = out.energy_per_point_j_mean.rank(method="min") \
         .astype("Int64")
     return pd.DataFrame(out.reset_index())

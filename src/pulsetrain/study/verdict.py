@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from pulsetrain.study.analysis import pareto_front
+from pulsetrain.study.analysis import CHANCE, pareto_front
 
 PAIR_KEYS = ["pulse_width", "algorithm", "recipe"]
 """What one candidate answer is: a pulse width (device run), an algorithm, a recipe."""
@@ -28,8 +28,8 @@ class Verdict:
     lowest_energy_to_target: int | None
     best_accuracy_per_joule: int | None
     pareto: list[int] = field(default_factory=list)
-    """Pareto-optimal pairs (no other pair has lower total energy and higher accuracy),
-    by increasing energy; pairs at chance excluded."""
+    """Pareto-optimal pairs (no other pair is at least as good in total energy and
+    accuracy and better in one), by increasing energy; pairs at chance excluded."""
     at_chance: list[int] = field(default_factory=list)
     """Pairs whose every run never left chance accuracy."""
 
@@ -46,8 +46,9 @@ def study_verdict(runs: pd.DataFrame) -> Verdict:
     """The verdict over the analog runs of ``runs`` (:func:`summarise_runs`' table).
 
     Pairs are compared on their means over seeds.  The lowest energy to the target counts
-    only pairs whose every run reached it; accuracy per joule is the final test accuracy
-    above chance per joule (:data:`pulsetrain.study.analysis.CHANCE`).
+    only pairs whose every run reached it; accuracy per joule is the pair's mean total
+    energy per point of its mean final test accuracy above chance
+    (:data:`pulsetrain.study.analysis.CHANCE`), for pairs not at chance.
     """
     analog = runs[runs.total_energy_j.notna()]
     if analog.empty:
@@ -63,6 +64,11 @@ def study_verdict(runs: pd.DataFrame) -> Verdict:
     pairs["reached_target"] = grouped.epochs_to_target.apply(lambda s: s.notna().all()) \
         .to_numpy()
     pairs["at_chance"] = grouped.at_chance.apply(lambda s: s.astype(bool).all()).to_numpy()
+    # per joule from the pair's means (a seed at chance counts with its accuracy, not
+    # dropped as a per-run ratio would be)
+    above = 100 * (pairs.final_test_acc - CHANCE)
+    pairs["energy_per_point_j"] = (pairs.total_energy_j / above).where(
+        ~pairs.at_chance & (above > 0))
     pairs = pairs.sort_values(["pulse_width_s", "algorithm"]).reset_index(drop=True)
     usable = pairs[~pairs.at_chance]
     front = pareto_front(usable.total_energy_j.to_numpy(dtype=float),

@@ -205,7 +205,7 @@ class SymmetryShiftReport:
     """Mean |reference − SP estimated on each device by pulses|, weight units."""
 
 
-def _layer_progress(on_progress: SymmetryProgressCallback, layer: int, layers: int,
+def tag_layer_progress(on_progress: SymmetryProgressCallback, layer: int, layers: int,
                     progress: SymmetryProgress) -> None:
     """Pass a tile's SP-estimation progress on, marked with its layer."""
     on_progress(replace(progress, layer=layer, layers=layers))
@@ -242,7 +242,7 @@ def shift_to_symmetry_point(model: nn.Module, mode: str = "per-device",
         tile = layer.tile
         weight = tile.weight.clone()
         report = None if on_progress is None else partial(
-            _layer_progress, on_progress, k, len(layers))
+            tag_layer_progress, on_progress, k, len(layers))
         est = estimate_symmetry_points(tile.dt, on_progress=report)
         if reference is not None:
             ref = torch.full_like(tile.w, float(reference))

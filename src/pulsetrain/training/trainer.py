@@ -1,7 +1,7 @@
 """One run's trainer (model, update rule, schedule, evaluation, checkpoint state) and its
-per-epoch bookkeeping (metrics, store, checkpoints, resume).  The epoch loop and the
-driver that serve single and stacked runs are in :mod:`pulsetrain.training.stacked` and
-:mod:`pulsetrain.training.driver`."""
+per-epoch bookkeeping (metrics, checkpoints, resume, the events a store records).  The
+epoch loop and the driver that serve single and stacked runs are in
+:mod:`pulsetrain.training.stacked` and :mod:`pulsetrain.training.driver`."""
 
 from __future__ import annotations
 
@@ -59,7 +59,8 @@ class Trainer:
     @classmethod
     def build(cls, cfg: TrainConfig, on_sp_progress: SymmetryProgressCallback | None = None
               ) -> Trainer:
-        """Build model and optimizer; for ``sp-shift`` also estimate SPs and set references
+        """Build model and optimizer; where the algorithm needs them (``sp-shift``, the
+        Tiki-Taka rules with ``a_reference: sp``) also estimate SPs and set references
         (``on_sp_progress`` hears how that estimation proceeds).
 
         Raises
@@ -258,8 +259,9 @@ class RunLog:
 
     def record_epoch(self, epoch: int, lr: float, loss: float, wall_s: float, data: MNIST,
                      stacked_runs: int = 1) -> dict[str, Any]:
-        """Evaluate after a finished epoch, append the metrics, checkpoint and store them
-        (``stacked_runs`` > 1: the run trained in a stack of that many runs)."""
+        """Evaluate after a finished epoch, append the metrics, checkpoint them and emit
+        them as an ``epoch`` event (``stacked_runs`` > 1: the run trained in a stack of
+        that many runs)."""
         trainer = self.trainer
         layers = []
         for p, tot in zip(self._prev, trainer.pulse_totals(), strict=True):

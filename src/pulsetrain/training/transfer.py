@@ -6,9 +6,9 @@ rule                    per transfer (column ``k`` of A read, ``c_k`` its choppe
 ======================  ===================================================================
 ``ttv2`` (TTv2)         ``H_k += s·A_k``; pulse C where ``|H_k| ≥ θ`` (Gokmen 2021)
 ``c-ttv2`` (chopped)    A's input is chopped (``x_j·c_j``); ``H_k += s·c_k·A_k``
-``agad`` (AGAD)         ``H_k += s·c_k·(A_k − r_k)``, ``r_k`` the mean of A_k over the
-                        previous chopper period (Rasch et al. 2024): A's offset and
-                        symmetry point cancel
+``agad`` (AGAD)         ``H_k += s·c_k·(A_k − r_k)``, ``r_k`` a running mean of the reads
+                        of A_k taken at the last chopper switch (Rasch et al. 2024): A's
+                        offset and symmetry point cancel
 ======================  ===================================================================
 
 Per mini-batch of ``B`` samples and per layer (vectorised over the matrix), following
@@ -33,7 +33,7 @@ where noted:
    it is cleared) or ``H − n·(1 − momentum)``.
 4. **Choppers.**  After its read, column ``k``'s chopper flips with probability
    ``in_chop_prob`` (``c-ttv2``: 0.1); for AGAD all columns flip at the last read of
-   every ``⌈1/in_chop_prob⌉``-th sweep (10 sweeps).
+   every ``max(2, ⌈1/in_chop_prob⌉)``-th sweep (10 sweeps).
 5. **AGAD's reference.**  Each read also enters an exponential mean of that column's
    reads (weight ``min(tail_weightening/period, 1)`` = 0.5 on the newest); at a flip the
    mean becomes the column's reference ``r_k``, and the buffer takes
@@ -53,6 +53,7 @@ buffer entry of each transferred column) — see :meth:`TransferSGD.epoch_metric
 from __future__ import annotations
 
 import math
+from functools import partial
 from typing import Any, ClassVar, Literal
 
 import torch
@@ -64,7 +65,11 @@ from pulsetrain.crossbar.mvm import make_periphery
 from pulsetrain.crossbar.noise import mix32_int
 from pulsetrain.crossbar.symmetry import SymmetryProgressCallback, estimate_symmetry_points
 from pulsetrain.crossbar.tile import AnalogTile
-from pulsetrain.training.algorithms import AnalogOptimizer, SymmetryShiftReport
+from pulsetrain.training.algorithms import (
+    AnalogOptimizer,
+    SymmetryShiftReport,
+    tag_layer_progress,
+)
 from pulsetrain.training.layers import AnalogLinear
 
 
@@ -161,6 +166,10 @@ class TransferSGD(AnalogOptimizer):
         self.chop_flips = 0
         if s.fast_lr is None or s.in_chop_prob is None or s.auto_scale is None:
             raise ValueError(f"{self.name}: preset incomplete")  # a subclass's mistake
+        if self.dynamic_reference and s.in_chop_prob == 0:
+            raise ValueError(f"{self.name}: transfer.in_chop_prob must be > 0 (its reference "
+                             "is taken at each chopper switch; without switches C is never "
+                             "written)")
 
     # -- set-up -------------------------------------------------------------------------
     def shift_a_to_symmetry_points(self, on_progress: SymmetryProgressCallback | None = None
@@ -168,8 +177,10 @@ class TransferSGD(AnalogOptimizer):
         """References of every A device at its SP (estimated by alternating pulses, which
         are counted), devices programmed there (A's effective weight 0)."""
         sps = []
-        for a in self.a_tiles:
-            est = estimate_symmetry_points(a.dt, on_progress=on_progress)
+        for k, a in enumerate(self.a_tiles):
+            report = None if on_progress is None else partial(
+                tag_layer_progress, on_progress, k, len(self.a_tiles))
+            est = estimate_symmetry_points(a.dt, on_progress=report)
             self.sp_pulses += est.pulses
             a.set_reference(est.value)
             a.set_weight(torch.zeros_like(a.w))
@@ -215,32 +226,42 @@ class TransferSGD(AnalogOptimizer):
         phase = self.sample_phase[index] + x.shape[0]
         n_reads, self.sample_phase[index] = divmod(phase, self.settings.transfer_every)
         n_in = layer.tile.shape[1]
+        done = 0
         while n_reads > 0:  # never two reads of a column in one round
             now = min(n_reads, n_in - self.next_column[index])
-            self._transfer(index, layer, now, lr)
+            self._transfer(index, layer, now, lr, done)
             n_reads -= now
+            done += now
 
-    def _read_columns(self, index: int, cols: torch.Tensor) -> torch.Tensor:
+    def _read_columns(self, index: int, cols: torch.Tensor, salt: int) -> torch.Tensor:
         """Columns ``cols`` of A's effective weight (out × n), as a transfer reads them:
-        A's read-out model (ideal: exact), then ``read_noise``, ``read_step``, ``read_bound``."""
+        A's read-out model (ideal: exact), then ``read_noise``, ``read_step``, ``read_bound``.
+        Counted as one active input and ``out`` conversions per read, whatever the
+        read-out; ``salt``: this step's reads before these (seeds the noise)."""
         a, s = self.a_tiles[index], self.settings
         if a.periphery.is_ideal:
-            a.periphery.count(cols[:, None], a.shape[0])  # one active input per read
             y = a.weight[:, cols].clone()
         else:
             onehot = torch.zeros(len(cols), a.shape[1], dtype=torch.float32, device=a.w.device)
             onehot[torch.arange(len(cols)), cols] = 1.0
-            y = a.forward(onehot).T
+            a.periphery.training = False  # counted below, as one active input per read
+            try:
+                y = a.forward(onehot).T
+            finally:
+                a.periphery.training = True
+        a.periphery.count(cols[:, None], a.shape[0])
         if s.read_noise > 0:
             gen = torch.Generator().manual_seed(
-                mix32_int(self.layer_seed(index) + 0x7EAD + int(cols[0])))
+                mix32_int(self.layer_seed(index) + 0x7EAD + salt))
             y += s.read_noise * torch.randn(y.shape, generator=gen).to(y)
         if s.read_step > 0:
             y = torch.round(y / s.read_step) * s.read_step  # half to even, as rint
         return y.clamp(-s.read_bound, s.read_bound)
 
-    def _transfer(self, index: int, layer: AnalogLinear, n: int, lr: float) -> None:
-        """Read ``n`` consecutive columns of A (no column twice), buffer them, write C."""
+    def _transfer(self, index: int, layer: AnalogLinear, n: int, lr: float, salt: int
+                  ) -> None:
+        """Read ``n`` consecutive columns of A (no column twice), buffer them, write C;
+        ``salt``: the reads of this step before these (seeds this round's draws)."""
         s = self.settings
         a, c = self.a_tiles[index], layer.tile
         n_in = c.shape[1]
@@ -248,7 +269,7 @@ class TransferSGD(AnalogOptimizer):
         cols = torch.arange(start, start + n, device=c.w.device)
         self.next_column[index] = (start + n) % n_in
         self.transfers[index] += n
-        read = self._read_columns(index, cols)
+        read = self._read_columns(index, cols, salt)
         chop = self.choppers[index][cols]
         if self.dynamic_reference:
             signal = (read - self.ref_prev[index][:, cols]) * chop
@@ -274,8 +295,8 @@ class TransferSGD(AnalogOptimizer):
         if bool(fired.any()) and not warm:  # AGAD writes once its reference exists
             counts = torch.zeros_like(c.w)
             counts[:, cols] = pulses
-            c.apply_pulse_counts(counts, mix32_int(self.layer_seed(index) + 7 + start))
-        self._flip_choppers(index, cols)
+            c.apply_pulse_counts(counts, mix32_int(self.layer_seed(index) + 7 + salt))
+        self._flip_choppers(index, cols, salt)
         if start + n == n_in:
             self.sweeps[index] += 1
 
@@ -284,7 +305,7 @@ class TransferSGD(AnalogOptimizer):
         p = float(self.settings.in_chop_prob)  # type: ignore[arg-type]
         return max(2, math.ceil(1.0 / p)) if p > 0 else 1 << 62
 
-    def _flip_choppers(self, index: int, cols: torch.Tensor) -> None:
+    def _flip_choppers(self, index: int, cols: torch.Tensor, salt: int) -> None:
         """After the read: random flips (c-TTv2) or, for AGAD, every column at the last
         read of each period of sweeps, when its reference becomes this period's mean."""
         p = float(self.settings.in_chop_prob)  # type: ignore[arg-type]
@@ -296,7 +317,7 @@ class TransferSGD(AnalogOptimizer):
             flip = torch.ones(len(cols), dtype=torch.bool, device=cols.device)
         else:
             gen = torch.Generator().manual_seed(
-                mix32_int((self.layer_seed(index) ^ 0x5EED) + int(cols[0])))
+                mix32_int((self.layer_seed(index) ^ 0x5EED) + salt))
             flip = (torch.rand(len(cols), generator=gen) < p).to(cols.device)
         if not bool(flip.any()):
             return
@@ -363,7 +384,8 @@ class ChoppedTTv2(TransferSGD):
 
 
 class AGAD(TransferSGD):
-    """AGAD: chopped, with each column's reference the mean of its previous period."""
+    """AGAD: chopped, with each column's reference the running mean of its reads at the
+    last chopper switch."""
 
     name = "agad"
     preset: ClassVar[dict[str, Any]] = {"fast_lr": 0.1, "auto_scale": True,
