@@ -237,7 +237,7 @@ class TransferSGD(AnalogOptimizer):
         """Columns ``cols`` of A's effective weight (out × n), as a transfer reads them:
         A's read-out model (ideal: exact), then ``read_noise``, ``read_step``, ``read_bound``.
         Counted as one active input and ``out`` conversions per read, whatever the
-        read-out; ``salt``: this step's reads before these (seeds the noise)."""
+        read-out; ``salt`` seeds the noise (:meth:`_transfer`)."""
         a, s = self.a_tiles[index], self.settings
         if a.periphery.is_ideal:
             y = a.weight[:, cols].clone()
@@ -258,14 +258,16 @@ class TransferSGD(AnalogOptimizer):
             y = torch.round(y / s.read_step) * s.read_step  # half to even, as rint
         return y.clamp(-s.read_bound, s.read_bound)
 
-    def _transfer(self, index: int, layer: AnalogLinear, n: int, lr: float, salt: int
+    def _transfer(self, index: int, layer: AnalogLinear, n: int, lr: float, done: int
                   ) -> None:
         """Read ``n`` consecutive columns of A (no column twice), buffer them, write C;
-        ``salt``: the reads of this step before these (seeds this round's draws)."""
+        ``done``: the reads of this step before these.  The round's draws are seeded by
+        its first column and how many full passes over the columns this step has made."""
         s = self.settings
         a, c = self.a_tiles[index], layer.tile
         n_in = c.shape[1]
         start = self.next_column[index]
+        salt = start + n_in * (done // n_in)
         cols = torch.arange(start, start + n, device=c.w.device)
         self.next_column[index] = (start + n) % n_in
         self.transfers[index] += n
