@@ -56,8 +56,7 @@ def study_verdict(runs: pd.DataFrame) -> Verdict:
     grouped = analog.groupby(PAIR_KEYS, sort=False, dropna=False)
     numeric = ["final_test_acc", "total_energy_j", "programming_energy_j",
                "sp_estimation_energy_j", "digital_energy_j", "read_energy_j",
-               "energy_to_target_j", "epochs_to_target", "energy_per_point_j",
-               "pulse_width_s"]
+               "energy_to_target_j", "epochs_to_target", "pulse_width_s"]
     pairs = analog[PAIR_KEYS].join(analog[numeric].apply(pd.to_numeric, errors="coerce")) \
         .groupby(PAIR_KEYS, sort=False, dropna=False).mean().reset_index()
     pairs["seeds"] = grouped.size().to_numpy()
