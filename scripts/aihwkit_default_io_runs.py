@@ -11,7 +11,8 @@ forward and backward, each device exported from pulsetrain as a PiecewiseStepDev
 thesis recipe exports the thesis's own parameters).  A run is ``DEVICE:ALGORITHM``;
 SP shifting takes its reference as ``DEVICE:sp-shift:reported`` (the SP the thesis
 reported for that run, the default) or ``DEVICE:sp-shift:0.36``.
-``--seeds 0 1 2`` repeats every run per seed.
+``--seeds 0 1 2`` repeats every run per seed; ``--thesis-mapping`` maps the layers as the
+published study's AIHWKit did (tiles of at most 512 inputs: the first layer on two).
 The runs go two at a time, one AIHWKit process each (1 torch thread each); results are
 written to OUT.json (final and per-epoch test accuracy) for docs/training.md, next to
 pulsetrain's ``periphery: aihwkit-default``.
@@ -44,6 +45,11 @@ def main() -> None:
                                                   "ID161ZR15000-200ns-thesis:mixed-precision"])
     ap.add_argument("--epochs", type=int, default=25)
     ap.add_argument("--seeds", type=int, nargs="+", default=[0])
+    ap.add_argument("--thesis-mapping", action="store_true",
+                    help="AIHWKit's default mapping as the published study ran it (the "
+                    "784-input layer on two tiles of 392) and its device fields left at "
+                    "their defaults (up_down_dtod 0.01, construction_seed 2024); default: "
+                    "one tile per layer, noise-free device")
     args = ap.parse_args()
     if not aihwkit_available():
         raise SystemExit("AIHWKit venv missing: bash scripts/setup-aihwkit.sh")
@@ -66,7 +72,8 @@ def main() -> None:
                                 algorithm=alg, sizes=[784, 256, 128, 10],
                                 lr=algorithm_entry(alg).default_lr, lr_step=[10, 0.5],
                                 epochs=args.epochs, batch_size=64, seed=seed, data=str(path),
-                                default_io=True, threads=1, timeout_s=4 * 3600)
+                                default_io=True, thesis_mapping=args.thesis_mapping,
+                                threads=1, timeout_s=4 * 3600)
             accs = [100 * a for a in reply["test_accuracy"]]
             return f"{spec}@{seed}", {"test_accuracy": accs,
                           "seconds_per_epoch": float(np.mean(reply["epoch_seconds"]))}

@@ -233,8 +233,8 @@ def test_train_prints_sp_estimation_progress(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     lines = [x for x in result.stderr.splitlines() if x.startswith("estimating symmetry")]
     assert len(lines) >= 2
-    assert any("layer 1/2, round " in x and "% of devices settled" in x for x in lines)
-    assert any(x.startswith("estimating symmetry points: layer 2/2 done after ")
+    assert any("array 1/2, round " in x and "% of devices settled" in x for x in lines)
+    assert any(x.startswith("estimating symmetry points: array 2/2 done after ")
                for x in lines)
     # before the first epoch
     assert result.stderr.index("estimating symmetry") < result.stderr.index("epoch   1")

@@ -228,7 +228,11 @@ def task_train(req: dict) -> dict:
     Optional fields: ``lr_step`` ``[step_epochs, gamma]`` (StepLR), ``ideal_mvm`` (default
     true; false keeps AIHWKit's default output bound of 12 for plain SGD), ``init``
     (initial weights and biases), ``weights`` (return the weights after each epoch),
-    ``default_io`` (AIHWKit's default IOParameters forward and backward)."""
+    ``default_io`` (AIHWKit's default IOParameters forward and backward),
+    ``thesis_mapping`` (AIHWKit's default mapping — the 784-input layer split into two
+    tiles — and the device fields the published study left at their defaults), ``io``
+    (``{forward: {...}, backward: {...}}``: IOParameters fields to override, by
+    pulsetrain's names)."""
     from aihwkit.optim import AnalogSGD
     from aihwkit.simulator.configs import DigitalRankUpdateRPUConfig, MixedPrecisionCompound
 
@@ -259,6 +263,18 @@ def task_train(req: dict) -> dict:
 
         cfg.forward = IOParameters()
         cfg.backward = IOParameters()
+    for key in ("forward", "backward"):  # field overrides, pulsetrain's names
+        _io_parameters(getattr(cfg, key), req.get("io", {}).get(key, {}))
+    if req.get("thesis_mapping"):  # the published study's RPU_Config.txt: default mapping
+        from aihwkit.simulator.parameters import MappingParameter
+
+        cfg.mapping = MappingParameter()  # tiles of at most 512 inputs/outputs, digital bias
+        devices = [cfg.device, getattr(cfg.device, "device", None),
+                   *getattr(cfg.device, "unit_cell_devices", [])]
+        for d in devices:  # the fields its config left at AIHWKit's defaults
+            if hasattr(d, "up_down_dtod"):
+                d.up_down_dtod = 0.01
+                d.construction_seed = 2024
     data = np.load(req["data"])
     xtr, ytr = torch.tensor(data["x_train"]), torch.tensor(data["y_train"]).long()
     xte, yte = torch.tensor(data["x_test"]), torch.tensor(data["y_test"]).long()
@@ -403,7 +419,40 @@ def task_io_stats(req: dict) -> dict:
     return {"y": y.tolist(), "dx": dx.tolist()}
 
 
-TASKS = {"version": task_version, "response": task_response, "pulse_stats": task_pulse_stats,
+def task_network_read_out(req: dict) -> dict:
+    """One forward and backward pass of the MLP ``sizes`` (sigmoid, log-softmax, NLL) with
+    given weights and biases, AIHWKit's default IOParameters with ``io`` overrides and
+    (``thesis_mapping``) its default mapping: the outputs, and every tile's input and
+    error as the optimizer would receive them (tiles in module order)."""
+    from aihwkit.simulator.parameters import IOParameters, MappingParameter
+
+    dev = _piecewise({**req["device"], **NOISE_FREE})
+    cfg = _single_config(dev)
+    cfg.forward, cfg.backward = IOParameters(), IOParameters()
+    for key in ("forward", "backward"):
+        _io_parameters(getattr(cfg, key), req.get("io", {}).get(key, {}))
+    if req.get("thesis_mapping"):
+        cfg.mapping = MappingParameter()
+    torch.manual_seed(0)
+    model = _model(req["sizes"], cfg)
+    analog = [m for m in model.modules() if m.__class__.__name__ == "AnalogLinear"]
+    for layer, w, b in zip(analog, req["weights"], req["biases"], strict=True):
+        layer.set_weights(torch.tensor(w, dtype=torch.float32),
+                          torch.tensor(b, dtype=torch.float32))
+    x = torch.tensor(req["x"], dtype=torch.float32)
+    y = torch.tensor(req["y"]).long()
+    model.train()
+    out = model(x)
+    torch.nn.functional.nll_loss(out, y).backward()
+    tiles = [tile for layer in analog for tile in layer.analog_tiles()]
+    ctxs = [tile.get_analog_ctx() for tile in tiles]
+    return {"out": out.detach().tolist(),
+            "x": [c.analog_input[-1].detach().tolist() for c in ctxs],
+            "d": [c.analog_grad_output[-1].detach().tolist() for c in ctxs]}
+
+
+TASKS = {"version": task_version, "network_read_out": task_network_read_out,
+         "response": task_response, "pulse_stats": task_pulse_stats,
          "drift": task_drift, "update_throughput": task_update_throughput,
          "backward": task_backward, "io_stats": task_io_stats,
          "symmetry_point": task_symmetry_point, "train": task_train,

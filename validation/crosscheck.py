@@ -225,7 +225,8 @@ def _se_of_difference(a: list[float], b: list[float]) -> float:
 
 def check_replay(device: LutDevice, data: dict[str, np.ndarray], sizes: list[int],
                  lr: float = 0.05, n_batches: int = 150, batch_size: int = 64,
-                 seeds: tuple[int, ...] = (0, 1, 2, 3, 4)) -> list[Comparison]:
+                 seeds: tuple[int, ...] = (0, 1, 2, 3, 4),
+                 periphery: str = "ideal") -> list[Comparison]:
     """Open-loop replay: record the (x, δ) mini-batches that pulsetrain's plain-SGD training
     of ``sizes`` feeds each layer over ``n_batches`` steps, then apply the same batches,
     from the same initial weights, with both tools' pulsed update.  Compares per layer the
@@ -235,12 +236,14 @@ def check_replay(device: LutDevice, data: dict[str, np.ndarray], sizes: list[int
     from the per-seed spreads of both (a two-sided ~99.7 % band if the tools agree), but
     at least 2 % of AIHWKit's mean |ΔW|.  A fixed fraction is not enough: the last layer's
     drift over 150 batches differs by up to 30 % of |ΔW| between AIHWKit runs with the
-    same seeds (its C++ RNG is not seeded by torch), so its spread must be measured."""
+    same seeds (its C++ RNG is not seeded by torch), so its spread must be measured.
+    ``periphery``: the read-out of the recorded training (``aihwkit-default``: the noisy,
+    quantised errors the update then sees)."""
     from pulsetrain.training.layers import analog_layers
 
     dev = device.with_options(c2c_noise=0.0)
     gran = aihwkit_granularity(dev)
-    model = build_mlp(sizes, dev, seed=0)
+    model = build_mlp(sizes, dev, seed=0, periphery=periphery)
     opt = StochasticPulseSGD(model, lr=lr, seed=0, granularity=gran)
     layers = analog_layers(model)
     w0 = [layer.tile.w.clone() for layer in layers]
@@ -272,7 +275,8 @@ def check_replay(device: LutDevice, data: dict[str, np.ndarray], sizes: list[int
         m = {k: float(np.mean(v)) for k, v in stats.items()}
         tol = {q: max(3 * _se_of_difference(stats["pt_" + q], stats["ai_" + q]),
                       0.02 * m["ai_abs"]) for q in ("mean", "abs")}
-        name = f"replay {device.name}, layer {i} ({w0[i].shape[1]}→{w0[i].shape[0]})"
+        name = (f"replay {device.name}, layer {i} ({w0[i].shape[1]}→{w0[i].shape[0]})"
+                + ("" if periphery == "ideal" else f", {periphery} read-out"))
         rows += [Comparison(name, f"mean ΔW over {n_batches} recorded batches, seeds "
                             f"{list(seeds)} (tolerance: 3 SE of the difference)",
                             m["pt_mean"], m["ai_mean"], m["pt_mean"] - m["ai_mean"],
@@ -457,4 +461,66 @@ def check_io(cases: dict[str, dict[str, Any]] | None = None, n: int = 10_000,
                     most = float((gap / level).max())
                     rows.append(Comparison(label, "largest gap in ADC levels", most, 0.0,
                                            most, 1.0 + 1e-3))
+    return rows
+
+
+def check_network_read_out(device: LutDevice, x: torch.Tensor, y: torch.Tensor,
+                           max_tile_inputs: int = 0, weight_scale: float = 1.0,
+                           seed: int = 5) -> list[Comparison]:
+    """AIHWKit's default read-out without output noise (so both tools are deterministic),
+    on the thesis network 784-256-128-10 with weights uniform in ``±weight_scale``
+    (clipped to the device's bounds; at 1.0 outputs pass ±12 and bound management, the
+    ADC clip and the gradient mask all act): the network's outputs and every tile's
+    input and error (what the update receives) agree to float32 summation order
+    (tolerance 1e-5 of each quantity's largest magnitude).  ``max_tile_inputs`` 512 with
+    AIHWKit's default mapping (the published study's): the first layer on two tiles."""
+    from pulsetrain.training.layers import AnalogLinear, TiledAnalogLinear, analog_layers
+
+    sizes = [784, 256, 128, 10]
+    quiet = {"forward": {"out_noise": 0.0}, "backward": {"out_noise": 0.0}}
+    model = build_mlp(sizes, device, seed=1, periphery="aihwkit-default",
+                      periphery_options=quiet, max_tile_inputs=max_tile_inputs)
+    g = torch.Generator().manual_seed(seed)
+    weights, biases = [], []
+    for module in model:
+        if isinstance(module, (AnalogLinear, TiledAnalogLinear)):
+            n_out, n_in = module.out_features, module.in_features
+            w = ((torch.rand(n_out, n_in, generator=g) * 2 - 1) * weight_scale).clamp(
+                device.w_min, device.w_max)
+            if isinstance(module, TiledAnalogLinear):
+                for (r0, r1, c0, c1), tile in zip(module.blocks(), module.tile_layers(),
+                                                  strict=True):
+                    tile.tile.set_weight(w[r0:r1, c0:c1].contiguous())
+            else:
+                module.tile.set_weight(w)
+            assert module.bias is not None
+            weights.append(w.tolist())
+            biases.append(module.bias.detach().tolist())
+    reply = run_aihwkit("network_read_out", device=to_piecewise_step(device), sizes=sizes,
+                        weights=weights, biases=biases, x=x.tolist(), y=y.tolist(),
+                        io=quiet, thesis_mapping=max_tile_inputs == 512)
+    model.train()
+    out = model(x)
+    F.nll_loss(out, y).backward()  # type: ignore[no-untyped-call]
+    layers = analog_layers(model)
+    name = (f"network read-out {device.name}, weights ±{weight_scale:g}, "
+            + (f"{max_tile_inputs}-input tiles" if max_tile_inputs else "one tile per layer"))
+    theirs = np.asarray(reply["out"])
+    rows = [Comparison(name, f"outputs (largest |y| {np.abs(theirs).max():.1f}), max |Δ|",
+                       float(np.abs(out.detach().numpy()).max()), float(np.abs(theirs).max()),
+                       float(np.abs(out.detach().numpy() - theirs).max()),
+                       1e-5 * float(np.abs(theirs).max()))]
+    if len(reply["d"]) != len(layers):
+        rows.append(Comparison(name, "number of tiles", len(layers), len(reply["d"]),
+                               len(layers) - len(reply["d"]), 0.0))
+        return rows
+    for k, layer in enumerate(layers):
+        assert layer.last_x is not None and layer.last_d is not None
+        for what, ours, their in (("input", layer.last_x, reply["x"][k]),
+                                  ("error", layer.last_d, reply["d"][k])):
+            a, b = ours.numpy(), np.asarray(their)
+            rows.append(Comparison(name, f"tile {k} ({tuple(layer.tile.weight.shape)}) "
+                                   f"{what}, max |Δ|", float(np.abs(a).max()),
+                                   float(np.abs(b).max()), float(np.abs(a - b).max()),
+                                   1e-5 * float(np.abs(b).max())))
     return rows

@@ -335,6 +335,11 @@ def train_cmd(
         "--periphery", help="Analog read-out: ideal or aihwkit-default (AIHWKit 1.1.0's "
         "default IOParameters; override fields with periphery_options in --config) "
         f"{_cfg_default('periphery')}.")] = None,
+    max_tile_inputs: Annotated[int | None, typer.Option(
+        "--max-tile-inputs", min=0, help="Map a layer with more inputs onto several tiles "
+        "of at most N inputs, each with its own read-out and pulse management (AIHWKit's "
+        "mapping.max_input_size; the published study ran with 512); 0: one tile per layer "
+        f"{_cfg_default('max_tile_inputs')}.")] = None,
     out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="Write results.sqlite "
                                                  "and per-epoch checkpoints here.")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue from the last checkpoint "
@@ -360,7 +365,8 @@ def train_cmd(
                                         "train_subset": train_subset, "val_size": val_size,
                                         "test_subset": test_subset,
                                         "torch_device": torch_device,
-                                        "periphery": periphery}.items()
+                                        "periphery": periphery,
+                                        "max_tile_inputs": max_tile_inputs}.items()
                      if v is not None}
         cfg = (cast(TrainConfig, load_config_file(config, TrainConfig, overrides)) if config
                else TrainConfig.model_validate(overrides))
@@ -492,7 +498,7 @@ def _sp_progress_printer(bar: Any, task: Any) -> Callable[[SymmetryProgress], No
     last = [-float("inf")]
 
     def show(p: SymmetryProgress) -> None:
-        where = f"layer {p.layer + 1}/{p.layers}"
+        where = f"array {p.layer + 1}/{p.layers}"  # one per tile (a layer may span several)
         if p.finished:
             text = (f"estimating symmetry points: {where} done after {p.rounds} rounds, "
                     f"{100 * p.settled:.0f} % of devices settled, {p.pulses:,} pulses")
@@ -644,13 +650,18 @@ def reproduce(
                                         "devices; adds SP shifting at its reported SPs) or "
                                         "both (with a recipe-sensitivity section).")]
     = "measured",
+    setup: Annotated[str, typer.Option("--setup", help="Simulator settings: ideal "
+                                       "(pulsetrain's defaults: ideal MVMs, one tile per "
+                                       "layer) or aihwkit (as the published study ran "
+                                       "AIHWKit: its default read-out, 512-input tiles, its "
+                                       "pulse-management granularity).")] = "ideal",
 ) -> None:
     """The paper's energy–convergence study on the built-in ID161ZR15000 family:
     every pulse width × {sgd, mixed-precision, sp-shift}; ends with the report's path."""
     from pulsetrain.study import reproduce_config
 
     try:
-        cfg = reproduce_config(quick, recipe).model_copy(
+        cfg = reproduce_config(quick, recipe, setup).model_copy(
             update={"workers": workers, "stack": _parse_stack(stack)})
         _run_and_report(cfg, out_dir or Path(f"results/{cfg.name}"))
     except PulsetrainError as exc:

@@ -84,6 +84,23 @@ def test_reproduce_configs_per_recipe() -> None:
         StudyConfig(algorithms=[{"name": "mixed-precision", "options": {"bl": 7}}])
 
 
+def test_reproduce_with_the_published_simulator_settings() -> None:
+    """``setup="aihwkit"``: every run reads out through AIHWKit's default IO on 512-wide
+    tiles; SGD and SP shifting size their trains with AIHWKit's granularity (mixed
+    precision has no such option); the default setup changes nothing."""
+    ideal = reproduce_config(False, "thesis")
+    published = reproduce_config(False, "thesis", "aihwkit")
+    assert published.name == "reproduce-full-thesis-aihwkit" and len(published.runs()) == 28
+    for run in published.runs():
+        assert (run.periphery, run.max_tile_inputs, run.max_tile_outputs) == \
+            ("aihwkit-default", 512, 512)
+        assert run.granularity == (None if run.algorithm == "mixed-precision" else "aihwkit")
+    assert {r.key() for r in ideal.runs()}.isdisjoint(r.key() for r in published.runs())
+    assert all(r.periphery == "ideal" and r.max_tile_inputs == 0 for r in ideal.runs())
+    with pytest.raises(InputError, match="setup must be one of ideal, aihwkit"):
+        reproduce_config(True, "thesis", "nope")
+
+
 def test_recipe_sensitivity_flags_flips() -> None:
     runs = pd.DataFrame({
         "pulse_width": ["200us", "200us", "200us", "200us", "2us", "2us"],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from pulsetrain.devices import builtin_device
@@ -22,3 +23,62 @@ def test_aihwkit_granularity_is_the_exported_devices(name: str) -> None:
     # the thesis devices' centre up step is 4.4× their dw_min (20 ns b): not a no-op
     if name.endswith("thesis"):
         assert aihwkit_granularity(dev) > 4 * dev.dw_min
+
+
+def test_aihwkit_granularity_ignores_up_down_like_aihwkit() -> None:
+    """AIHWKit's PiecewiseStep granularity is ``dw_min·piecewise_up[n // 2]`` — without the
+    ``1 + min(up_down, 0)`` factor its up steps carry.  Checked on the published study's
+    own printed parameters of every thesis device (up_down from +0.08 to −0.42): where
+    ``up_down < 0`` this is 1.26–1.73× the table's middle up step, so a granularity read
+    off the table would draw that many times too many pulses."""
+    import json
+
+    from tests.devices.test_recipes import REFERENCE
+
+    if not REFERENCE.exists():
+        pytest.skip("../shared/reference is not beside the checkout")
+    runs = json.loads(REFERENCE.read_text())["runs"]
+    names = {2e-08: ["20ns-a", "20ns-b"], 2e-07: ["200ns"], 2e-06: ["2us"], 2e-05: ["20us"],
+             2e-04: ["200us"], 2e-03: ["2ms"]}
+    seen = 0
+    for pw, labels in names.items():
+        published = [r["aihwkit_piecewise_step"] for r in runs if r["pulse_width_s"] == pw]
+        for label, p in zip(labels, published, strict=True):
+            dev = builtin_device(f"ID161ZR15000-{label}-thesis")
+            expected = p["dw_min"] * p["piecewise_up"][len(p["piecewise_up"]) // 2]
+            assert aihwkit_granularity(dev) == pytest.approx(expected, rel=2e-3), label
+            if p["up_down"] < -0.1:  # the table's middle up step is (1 + up_down) of it
+                assert dev.lut_up[dev.n_points // 2] < 0.8 * expected, label
+            seen += 1
+    assert seen == 7
+
+
+def test_runs_at_aihwkit_granularity_are_keyed_by_its_rule() -> None:
+    """Stores hold runs of the earlier, wrong ``granularity: aihwkit``: a run of the
+    corrected rule gets a new key (so ``study run`` trains it instead of reusing the
+    stale row), while every other run keeps its key."""
+    import hashlib
+    import json
+
+    from pulsetrain.training.config import GRANULARITY_RULE, KEY_FIELDS_V1, keyed_fields
+
+    cfg = TrainConfig(algorithm="sgd", device="ID161ZR15000-20us-thesis", granularity="aihwkit")
+    fields = keyed_fields(cfg)
+    assert set(fields) == set(KEY_FIELDS_V1)  # no later option set: the old key was v1 only
+    old = hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:16]
+    assert GRANULARITY_RULE == 2 and cfg.key() != old
+    plain = TrainConfig(algorithm="sgd", device="ID161ZR15000-20us-thesis", granularity=0.05)
+    assert "granularity_rule" not in json.dumps(keyed_fields(plain))
+
+
+def test_aihwkit_granularity_of_a_device_aihwkit_cannot_hold_is_a_clear_error() -> None:
+    from pulsetrain.devices import LutDevice
+    from pulsetrain.errors import InputError
+    from pulsetrain.training.registry import granularity_for
+
+    dev = LutDevice("positive-only", np.full(4, 0.01), np.full(4, 0.01), w_min=0.1, w_max=1.0)
+    model = build_mlp([784, 4, 10], dev, seed=0)
+    cfg = TrainConfig(algorithm="sgd", granularity="aihwkit", hidden=[4])
+    with pytest.raises(InputError, match="granularity: aihwkit needs a device AIHWKit can "
+                                         "represent: positive-only: AIHWKit needs w_min <= 0"):
+        granularity_for(model, cfg)

@@ -156,6 +156,8 @@ def make_periphery(name: str, seed: int = 0,
                    options: dict[str, Any] | None = None) -> Periphery:
     """An instance of the registered periphery ``name`` for one tile (``ValueError``
     listing the registered names for an unknown one, or for bad options)."""
+    import pulsetrain.crossbar.periphery  # noqa: F401  (registers the built-in read-outs)
+
     return PERIPHERY[name].create(seed, options)
 
 

@@ -88,14 +88,15 @@ class IOParams(BaseModel):
         return self._step(self.out_res, self.out_limit)
 
 
-def _quantise(v: torch.Tensor, step: float, stochastic: bool,
-              gen: torch.Generator) -> torch.Tensor:
+def _quantise_(v: torch.Tensor, step: float, stochastic: bool,
+               gen: torch.Generator) -> torch.Tensor:
+    """``step·round(v/step)`` in place (``v`` is a temporary of the read-out)."""
     if step <= 0:
         return v
+    v.div_(step)
     if stochastic:
-        u = torch.rand(v.shape, generator=gen, dtype=v.dtype, device=v.device)
-        return step * torch.round(v / step + u - 0.5)
-    return step * torch.round(v / step)
+        v.add_(torch.rand(v.shape, generator=gen, dtype=v.dtype, device=v.device)).sub_(0.5)
+    return v.round_().mul_(step)
 
 
 class IOPeriphery(Periphery):
@@ -147,10 +148,12 @@ class IOPeriphery(Periphery):
         safe = torch.where(zero, torch.ones_like(alpha), alpha)
         bound, d_in, d_out = p.out_limit, p.in_step, p.out_step
         limit_res = p.max_bm_res / d_in if d_in > 0 else float("inf")
+        none_over = torch.zeros(0, dtype=torch.bool)
+        check = managed and p.bound_management != "none" and bound != float("inf")
 
         def one_pass(xin: torch.Tensor, s: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
             xs = xin / s[:, None]
-            xs = _quantise(xs, d_in, p.inp_sto_round, gen).clamp_(-p.inp_bound, p.inp_bound)
+            xs = _quantise_(xs, d_in, p.inp_sto_round, gen).clamp_(-p.inp_bound, p.inp_bound)
             if p.inp_noise > 0:
                 xs = xs + p.inp_noise * torch.randn(xs.shape, generator=gen, dtype=xs.dtype)
             y = xs @ matrix
@@ -158,18 +161,21 @@ class IOPeriphery(Periphery):
                 y = y + p.w_noise * xs.norm(dim=1, keepdim=True) * torch.randn(
                     y.shape, generator=gen, dtype=y.dtype)
             if p.out_noise > 0:
-                y = y + p.out_noise * torch.randn(y.shape, generator=gen, dtype=y.dtype)
-            y = _quantise(y, d_out, p.out_sto_round, gen)
-            over = (y > bound).any(dim=1)
-            if p.bm_test_negative_bound:
-                over |= (y < -bound).any(dim=1)
+                y.add_(torch.randn(y.shape, generator=gen, dtype=y.dtype).mul_(p.out_noise))
+            y = _quantise_(y, d_out, p.out_sto_round, gen)
             self.count(xs, matrix.shape[1], transposed)
+            if not check:
+                return y.clamp_(-bound, bound), none_over
+            if p.bm_test_negative_bound:
+                over = y.abs().amax(dim=1) > bound
+            else:
+                over = y.amax(dim=1) > bound
             return y.clamp_(-bound, bound), over
 
         out, over = one_pass(x, safe)  # every sample once (all-zero ones read 0 below)
         scale = safe.clone()
         passes = x.shape[0]
-        if managed and p.bound_management != "none":
+        if check:
             todo = torch.nonzero(over & ~zero).flatten()
             r = 1.0
             while todo.numel() and r <= p.max_bm_factor and r <= limit_res:
@@ -191,7 +197,7 @@ class IOPeriphery(Periphery):
 
     def backward(self, d: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
         if self._mask is not None and self._mask.shape == d.shape:
-            d = torch.where(self._mask, torch.zeros_like(d), d)
+            d = d.masked_fill(self._mask, 0.0)
         self._mask = None
         out, _, _ = self._mvm(d, weight, self.bwd, managed=False, transposed=True)
         return out

@@ -102,8 +102,13 @@ def from_piecewise_step(params: dict[str, Any], name: str = "aihwkit-piecewise")
 def aihwkit_granularity(device: LutDevice) -> float:
     """The granularity AIHWKit's pulse management uses for the exported device.
 
-    AIHWKit takes ``dw_min·piecewise_up[n // 2]`` (the up step at the middle node);
+    AIHWKit takes ``dw_min·piecewise_up[n // 2]`` of the exported parameters (the
+    middle node's up factor times ``dw_min``, *without* the ``1 + min(up_down, 0)``
+    scaling its up steps get: on a device exported with ``up_down < 0`` — the thesis
+    recipe's 2 µs–2 ms devices — this is larger than the table's middle up step);
     pulsetrain's default is ``min(up, down)`` at ``w = 0``.  Pass this value as the
     SGD ``granularity`` to reproduce AIHWKit's pulse probabilities exactly.
     """
-    return float(device.lut_up[device.n_points // 2])
+    params = to_piecewise_step(device)
+    up = params["piecewise_up"]
+    return float(params["dw_min"]) * float(up[len(up) // 2])

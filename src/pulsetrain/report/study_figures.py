@@ -450,10 +450,10 @@ def weight_histograms(checkpoints: dict[tuple[str, str], Path], devices: list[st
                 _say(ax, f"no checkpoint for {names[dev]}: {Path(path).name} unreadable "
                      f"({type(exc).__name__})")
                 continue
-            ax.hist(view.device_states[-1].flatten().numpy(), bins=60, range=(-1, 1),
+            ax.hist(view.last_layer(view.device_states).numpy(), bins=60, range=(-1, 1),
                     color="C0", alpha=0.75, label="device state")
             if algo == "sp-shift":
-                ax.hist(view.effective_weights[-1].flatten().numpy(), bins=60, range=(-1, 1),
+                ax.hist(view.last_layer(view.effective_weights).numpy(), bins=60, range=(-1, 1),
                         color="C2", alpha=0.5, label="effective weight (w − w_ref)")
             if sp is not None:
                 ax.axvline(sp, color="k", ls="--", lw=1, label="device SP")

@@ -312,9 +312,19 @@ def _device_files(folder: Path) -> list[str]:
 
 
 REPRODUCE_RECIPES = ("measured", "thesis", "both")
+REPRODUCE_SETUPS: dict[str, dict[str, Any]] = {
+    "ideal": {},
+    "aihwkit": {"periphery": "aihwkit-default", "granularity": "aihwkit",
+                "max_tile_inputs": 512, "max_tile_outputs": 512},
+}
+"""Simulator settings of :func:`reproduce_config`: ``ideal`` (pulsetrain's defaults: ideal
+MVMs, one tile per layer, the device's granularity) or ``aihwkit`` (what the published
+study's AIHWKit runs used: default IOParameters, tiles of at most 512 inputs/outputs,
+AIHWKit's pulse-management granularity)."""
 
 
-def reproduce_config(quick: bool, recipe: str = "measured") -> StudyConfig:
+def reproduce_config(quick: bool, recipe: str = "measured", setup: str = "ideal"
+                     ) -> StudyConfig:
     """The paper's study on the built-in ID161ZR15000 family.
 
     ``quick=False``: the thesis setup (all pulse widths × {sgd, mixed-precision, sp-shift}
@@ -325,20 +335,27 @@ def reproduce_config(quick: bool, recipe: str = "measured") -> StudyConfig:
     ``recipe``: the device-model recipe of the built-ins (``measured``, ``thesis`` or
     ``both``).  With the thesis recipe, SP shifting also runs at the SP the thesis
     reported for each run (``sp_reference: reported``), as the thesis did.
+    ``setup``: the simulator settings (:data:`REPRODUCE_SETUPS`).
     """
     if recipe not in REPRODUCE_RECIPES:
         raise InputError(f"recipe must be one of {', '.join(REPRODUCE_RECIPES)}, got "
                          f"{recipe!r}")
+    if setup not in REPRODUCE_SETUPS:
+        raise InputError(f"setup must be one of {', '.join(REPRODUCE_SETUPS)}, got "
+                         f"{setup!r}")
+    train = dict(REPRODUCE_SETUPS[setup])
     recipes = ["measured", "thesis"] if recipe == "both" else [recipe]
     base = StudyConfig()
     algorithms = list(base.algorithms)
     if "thesis" in recipes:
         algorithms.append(AlgorithmSpec(name="sp-shift",
                                         options={"sp_reference": "reported"}))
-    suffix = "" if recipe == "measured" else f"-{recipe}"
+    suffix = ("" if recipe == "measured" else f"-{recipe}") + \
+        ("" if setup == "ideal" else f"-{setup}")
     if not quick:
         return StudyConfig(name=f"reproduce-full{suffix}", recipes=recipes,
-                           algorithms=algorithms)
+                           algorithms=algorithms, train=train)
     return StudyConfig(name=f"reproduce-quick{suffix}", epochs=6, train_subset=24_000,
                        val_size=2000, test_subset=2000, target_accuracy=0.85,
-                       lr_step_epochs=3, recipes=recipes, algorithms=algorithms)
+                       lr_step_epochs=3, recipes=recipes, algorithms=algorithms,
+                       train=train)

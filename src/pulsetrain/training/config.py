@@ -131,6 +131,13 @@ class TrainConfig(BaseModel):
     periphery_options: dict[str, Any] = Field(
         default_factory=dict, description="overrides of the periphery's parameters, e.g. "
         "{forward: {out_noise: 0.02}, backward: {...}, mask_backward_at_bound: false}")
+    max_tile_inputs: int = Field(0, ge=0, description="map a layer with more inputs onto "
+                                 "several tiles of at most this many (each with its own "
+                                 "read-out and pulse management; AIHWKit's "
+                                 "mapping.max_input_size, 512 in the published study); "
+                                 "0: one tile per layer")
+    max_tile_outputs: int = Field(0, ge=0, description="the same for outputs "
+                                  "(mapping.max_output_size)")
 
     @model_validator(mode="after")
     def _check(self) -> TrainConfig:
@@ -197,6 +204,12 @@ KEY_SCHEMA = 2
 when they differ from their defaults."""
 
 
+GRANULARITY_RULE = 2
+"""Version of what ``granularity: aihwkit`` resolves to (2: AIHWKit's
+``dw_min·piecewise_up[n // 2]`` of the export; 1 read the table's middle up step, which
+carries the ``1 + min(up_down, 0)`` factor).  Part of the key of runs that use it."""
+
+
 def keyed_fields(cfg: BaseModel, v1_fields: tuple[str, ...] = KEY_FIELDS_V1) -> dict[str, Any]:
     """What identifies a config: every field of ``v1_fields`` (defaults included, as before
     schema 2) plus each later field whose value differs from its default.  This is also
@@ -218,6 +231,10 @@ def run_key(cfg: BaseModel, v1_fields: tuple[str, ...] = KEY_FIELDS_V1) -> str:
     if added:
         blob["key_schema"] = KEY_SCHEMA
         blob["added"] = added
+    if fields.get("granularity") == "aihwkit":
+        # the value behind "aihwkit" was corrected (CHANGELOG): runs stored before must
+        # not pass for runs of the corrected rule
+        blob["granularity_rule"] = GRANULARITY_RULE
     text = json.dumps(blob, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 

@@ -152,6 +152,100 @@ def _generator(generator: object, seed: object) -> torch.Generator:
     return generator
 
 
+def split_sizes(size: int, max_size: int) -> list[int]:
+    """Sizes of the tiles a dimension of ``size`` is split into with at most ``max_size``
+    each (``max_size`` ≤ 0: one): as even as possible, the larger ones first — AIHWKit's
+    ``TileModuleArray`` split (784 inputs at 512 → 392 + 392)."""
+    if max_size <= 0 or size <= max_size:
+        return [size]
+    n = -(-size // max_size)
+    base, extra = divmod(size, n)
+    return [base + (i < extra) for i in range(n)]
+
+
+class TiledAnalogLinear(nn.Module):
+    """A linear layer mapped onto several tiles: ``y = Σ_k W_k x_k + b``.
+
+    The inputs are split into chunks of at most ``max_inputs`` and the outputs into
+    chunks of at most ``max_outputs`` (:func:`split_sizes`); each (input chunk, output
+    chunk) block is an :class:`AnalogLinear` of its own (no bias) with its own read-out —
+    noise and bound management, output noise and ADC bounds per tile — and its own pulse
+    management (each tile's update sees only its inputs, so the abs-max scaling of
+    ``x`` is per tile), as in AIHWKit's ``TileModuleArray`` (``mapping.max_input_size``
+    / ``max_output_size``; the published study's default 512 split the 784-input layer
+    into two tiles).  The partial outputs of the input chunks are summed digitally, then
+    the digital bias is added.  Weights start uniform in ``±1/sqrt(in_features)`` of the
+    whole layer.  Optimizers see the tiles as analog layers of their own
+    (:func:`analog_layers`).
+    """
+
+    def __init__(self, in_features: int, out_features: int, synapse: LutDevice,
+                 generator: torch.Generator, max_inputs: int = 0, max_outputs: int = 0,
+                 backend: str = "auto", device: torch.device | str | None = None,
+                 periphery: str = "ideal", periphery_options: dict[str, Any] | None = None,
+                 periphery_seed: int = 0) -> None:
+        super().__init__()
+        self.in_features, self.out_features = in_features, out_features
+        self.in_sizes = split_sizes(in_features, max_inputs)
+        self.out_sizes = split_sizes(out_features, max_outputs)
+        where = _torch_device(device, None)
+        self.tiles = nn.ModuleList()
+        for i, n_in in enumerate(self.in_sizes):
+            for o, n_out in enumerate(self.out_sizes):
+                k = i * len(self.out_sizes) + o
+                self.tiles.append(AnalogLinear(
+                    n_in, n_out, synapse, generator=generator, bias=False, backend=backend,
+                    device=where, periphery=make_periphery(
+                        periphery, mix32_int(periphery_seed * GOLDEN + 104_729 * k),
+                        periphery_options)))
+        bound = 1.0 / math.sqrt(in_features)
+        init = torch.rand(out_features, in_features, generator=generator) * 2 * bound - bound
+        for (r0, r1, c0, c1), tile in zip(self.blocks(), self.tile_layers(), strict=True):
+            tile.tile.set_weight(init[r0:r1, c0:c1].contiguous().to(where))
+        self.bias = nn.Parameter(
+            (torch.rand(out_features, generator=generator) * 2 * bound - bound).to(where))
+
+    def tile_layers(self) -> list[AnalogLinear]:
+        """The tiles, in the order of :meth:`blocks`."""
+        return [t for t in self.tiles if isinstance(t, AnalogLinear)]
+
+    def blocks(self) -> list[tuple[int, int, int, int]]:
+        """(row start, row end, column start, column end) of each tile in the layer's
+        ``out × in`` matrix, in the order of :attr:`tiles`."""
+        out = []
+        c0 = 0
+        for n_in in self.in_sizes:
+            r0 = 0
+            for n_out in self.out_sizes:
+                out.append((r0, r0 + n_out, c0, c0 + n_in))
+                r0 += n_out
+            c0 += n_in
+        return out
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``Σ_k W_k x_k + b`` over the tiles."""
+        y: torch.Tensor | None = None
+        tiles = iter(self.tiles)
+        for chunk in torch.split(x, self.in_sizes, dim=-1):
+            chunk = chunk.contiguous()
+            part = torch.cat([next(tiles)(chunk) for _ in self.out_sizes], dim=-1)
+            y = part if y is None else y + part
+        assert y is not None
+        return y + self.bias
+
+    def weight(self) -> torch.Tensor:
+        """The layer's effective ``out × in`` weight matrix, assembled from its tiles."""
+        w = torch.empty(self.out_features, self.in_features,
+                        device=self.bias.device)
+        for (r0, r1, c0, c1), tile in zip(self.blocks(), self.tile_layers(), strict=True):
+            w[r0:r1, c0:c1] = tile.tile.weight
+        return w
+
+    def extra_repr(self) -> str:
+        return (f"in_features={self.in_features}, out_features={self.out_features}, "
+                f"tiles={len(self.in_sizes)}×{len(self.out_sizes)}")
+
+
 ACTIVATIONS = {"sigmoid": nn.Sigmoid, "relu": nn.ReLU, "tanh": nn.Tanh}
 
 
@@ -159,13 +253,16 @@ def build_mlp(sizes: list[int], device: LutDevice | None, seed: int = 0,
               activation: str = "sigmoid", backend: str = "auto",
               torch_device: torch.device | str = "cpu",
               periphery: str = "ideal",
-              periphery_options: dict[str, Any] | None = None) -> nn.Sequential:
+              periphery_options: dict[str, Any] | None = None,
+              max_tile_inputs: int = 0, max_tile_outputs: int = 0) -> nn.Sequential:
     """MLP ``sizes[0] → … → sizes[-1]`` with log-softmax output.
 
     With ``device=None`` the layers are ``nn.Linear`` (floating-point baseline),
     initialised from the same generator so both start alike (exactly so when the device
     has no d2d variation, whose draws come first).  ``periphery``: a registered
-    :class:`~pulsetrain.crossbar.mvm.Periphery` name, one instance per analog layer.
+    :class:`~pulsetrain.crossbar.mvm.Periphery` name, one instance per analog tile.
+    ``max_tile_inputs``/``max_tile_outputs`` > 0 map a larger layer onto several tiles
+    (:class:`TiledAnalogLinear`); 0: one tile per layer.
     """
     if activation not in ACTIVATIONS:
         raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
@@ -179,6 +276,12 @@ def build_mlp(sizes: list[int], device: LutDevice | None, seed: int = 0,
                 lin.weight.copy_(torch.rand(n_out, n_in, generator=gen) * 2 * bound - bound)
                 lin.bias.copy_(torch.rand(n_out, generator=gen) * 2 * bound - bound)
             layers.append(lin.to(torch_device))
+        elif (len(split_sizes(n_in, max_tile_inputs)) > 1
+              or len(split_sizes(n_out, max_tile_outputs)) > 1):
+            layers.append(TiledAnalogLinear(
+                n_in, n_out, device, gen, max_tile_inputs, max_tile_outputs, backend,
+                torch_device, periphery, periphery_options,
+                mix32_int(seed * GOLDEN + 7919 * k)))
         else:
             layers.append(AnalogLinear(n_in, n_out, synapse=device, generator=gen,
                                        backend=backend, device=torch_device,
@@ -192,5 +295,24 @@ def build_mlp(sizes: list[int], device: LutDevice | None, seed: int = 0,
 
 
 def analog_layers(model: nn.Module) -> list[AnalogLinear]:
-    """The analog layers of a model, in order."""
+    """The analog layers of a model, in order (a :class:`TiledAnalogLinear` contributes
+    each of its tiles)."""
     return [m for m in model.modules() if isinstance(m, AnalogLinear)]
+
+
+def analog_layer_index(model: nn.Module) -> list[int]:
+    """For each of :func:`analog_layers`, the index of the network layer it belongs to
+    (counting analog layers only: a :class:`TiledAnalogLinear` repeats its index once per
+    tile)."""
+    inner = {id(t) for m in model.modules() if isinstance(m, TiledAnalogLinear)
+             for t in m.tile_layers()}
+    out: list[int] = []
+    k = 0
+    for module in model.modules():
+        if isinstance(module, TiledAnalogLinear):
+            out += [k] * len(module.tile_layers())
+            k += 1
+        elif isinstance(module, AnalogLinear) and id(module) not in inner:
+            out.append(k)
+            k += 1
+    return out

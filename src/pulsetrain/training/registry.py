@@ -120,7 +120,11 @@ def granularity_for(model: nn.Module, cfg: TrainConfig) -> float | None:
         return cfg.granularity
     from pulsetrain.interop.aihwkit_params import aihwkit_granularity
 
-    return aihwkit_granularity(analog_layers(model)[0].tile.device)
+    try:
+        return aihwkit_granularity(analog_layers(model)[0].tile.device)
+    except ValueError as exc:  # AIHWKit cannot represent the device
+        raise InputError(f"granularity: aihwkit needs a device AIHWKit can represent: "
+                         f"{exc}") from None
 
 
 def reference_for(model: nn.Module, cfg: TrainConfig) -> float | None:

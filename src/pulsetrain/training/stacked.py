@@ -28,7 +28,7 @@ from torch import nn
 from pulsetrain.crossbar.mvm import crossbar_mvm
 from pulsetrain.training.config import TrainConfig
 from pulsetrain.training.data import Split
-from pulsetrain.training.layers import AnalogLinear, analog_layers
+from pulsetrain.training.layers import AnalogLinear, TiledAnalogLinear, analog_layers
 from pulsetrain.training.registry import algorithm
 from pulsetrain.training.trainer import BatchCallback, Trainer
 
@@ -42,7 +42,8 @@ def stack_signature(cfg: TrainConfig) -> tuple[Any, ...] | None:
     if not algorithm(cfg.algorithm).analog:
         return None
     return (tuple(cfg.hidden), cfg.activation, cfg.batch_size, cfg.epochs, cfg.data_dir,
-            cfg.val_size, cfg.train_subset, cfg.test_subset, cfg.torch_device)
+            cfg.val_size, cfg.train_subset, cfg.test_subset, cfg.torch_device,
+            cfg.max_tile_inputs, cfg.max_tile_outputs)
 
 
 def check_stack(cfgs: Sequence[TrainConfig], mvm: str) -> None:
@@ -93,6 +94,8 @@ class RunStack:
                 layer.tile.ref = ref[r]
             self.weights.append(w)
             self.refs.append(ref)
+        self.tiled = any(isinstance(m, TiledAnalogLinear) for m in self.trainers[0].model.modules())
+        """Layers mapped onto several tiles: each run calls its own model (as ``exact``)."""
         self._anchor = nn.Parameter(torch.zeros(0, device=self.cfg.torch_device))
         self._plan: list[int | nn.Module] = []  # analog layer index or module of run 0
         k = 0
@@ -108,7 +111,7 @@ class RunStack:
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Log-probabilities ``(R, batch, classes)`` of inputs ``x`` ``(R, batch, in)``."""
-        if self.mvm == "exact" or len(self.trainers) == 1:
+        if self.mvm == "exact" or len(self.trainers) == 1 or self.tiled:
             return torch.stack([t.model(x[r]) for r, t in enumerate(self.trainers)])
         h = x
         for step in self._plan:

@@ -22,7 +22,7 @@ from pulsetrain.fileio import atomic_write
 from pulsetrain.training.algorithms import AnalogOptimizer, SymmetryShiftReport
 from pulsetrain.training.config import TrainConfig, require_torch_device
 from pulsetrain.training.data import MNIST, Split
-from pulsetrain.training.layers import analog_layers, build_mlp
+from pulsetrain.training.layers import analog_layer_index, analog_layers, build_mlp
 from pulsetrain.training.records import EventSink, RunEvent
 from pulsetrain.training.registry import algorithm
 
@@ -73,7 +73,9 @@ class Trainer:
         sizes = [784, *cfg.hidden, 10]
         model = build_mlp(sizes, device, seed=cfg.seed, activation=cfg.activation,
                           backend=cfg.backend, torch_device=cfg.torch_device,
-                          periphery=cfg.periphery, periphery_options=cfg.periphery_options)
+                          periphery=cfg.periphery, periphery_options=cfg.periphery_options,
+                          max_tile_inputs=cfg.max_tile_inputs,
+                          max_tile_outputs=cfg.max_tile_outputs)
         algo = algorithm(cfg.algorithm)
         algo.setup_progress = on_sp_progress
         opt, sp_report = algo.build(model, cfg, cfg.learning_rate)
@@ -91,6 +93,7 @@ class Trainer:
             "lr": self.optimizer.param_groups[0]["lr"],
             "digital": {n: p.detach().clone() for n, p in self.model.named_parameters()},
             "tiles": [layer.tile.state_dict() for layer in layers],
+            "tile_layer": analog_layer_index(self.model),
         }
         if isinstance(self.optimizer, AnalogOptimizer):
             state["optimizer"] = self.optimizer.extra_state()
@@ -186,18 +189,29 @@ class CheckpointView:
     references: list[torch.Tensor]
     """``w_ref`` of each analog layer's tile (zero unless SP shifting set them)."""
     history: list[dict[str, Any]]
+    tile_layer: list[int] | None = None
+    """Network layer (0-based, analog layers only) of each tile; ``None``: one tile per
+    layer (checkpoints written before tiles existed)."""
 
     @property
     def effective_weights(self) -> list[torch.Tensor]:
         """``w − w_ref`` per analog layer."""
         return [w - r for w, r in zip(self.device_states, self.references, strict=True)]
 
+    def last_layer(self, per_tile: list[torch.Tensor]) -> torch.Tensor:
+        """The last network layer's values of ``per_tile`` (e.g. :attr:`device_states`),
+        flattened over all its tiles."""
+        owner = self.tile_layer or list(range(len(per_tile)))
+        last = max(owner)
+        return torch.cat([t.flatten() for t, k in zip(per_tile, owner, strict=True)
+                          if k == last])
+
 
 def read_checkpoint(path: str | Path) -> CheckpointView:
     """Open a run's checkpoint (``OUT/checkpoints/KEY.pt``) on the CPU."""
     state = torch.load(path, map_location="cpu", weights_only=False)
     return CheckpointView([t["w"] for t in state["tiles"]], [t["ref"] for t in state["tiles"]],
-                          list(state["history"]))
+                          list(state["history"]), state.get("tile_layer"))
 
 
 def checkpoint_path(cfg: TrainConfig, out: str | Path) -> Path:
