@@ -127,3 +127,44 @@ def test_noisy_runs_equal_alone_in_a_stack_and_resume_exactly(tmp_path) -> None:
     with pytest.raises(Stop):
         train(base, tmp_path, on_epoch=stop)
     assert strip(train(base, tmp_path, resume=True)) == alone[0]
+
+
+@pytest.mark.parametrize("options", [
+    {},  # AIHWKit's defaults: abs-max, DAC, ADC, noise, iterative bound management
+    {"noise_management": "constant", "nm_thres": 0.5},
+    {"noise_management": "abs-max", "nm_thres": 0.4},
+    {"noise_management": "none", "inp_bound": 20.0},
+    {"out_bound": 0.0, "inp_res": 0.0, "out_res": 0.0},
+    {"bm_test_negative_bound": False, "out_noise": 0.0},
+    {"out_scale": 2.0, "max_bm_factor": 4.0},
+])
+def test_compiled_read_out_gives_the_torch_read_outs_bits(
+        options: dict[str, object], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The numba read-out (the default on CPU) and the torch operations it replaces
+    return the same bits and draw the same noise — with bound management re-reading many
+    of the samples, and an all-zero input row."""
+    import pulsetrain.crossbar.periphery as periphery
+
+    if periphery._kernels is None:
+        pytest.skip("numba not installed: the torch read-out is the only one")
+    g = torch.Generator().manual_seed(3)
+    x = torch.rand(96, 40, generator=g)
+    x[5] = 0.0
+    w = torch.rand(12, 40, generator=g) * 1.2  # outputs around 12: BM re-reads many
+    d = torch.randn(96, 12, generator=g) * 0.01
+    p = IOParams.model_validate({**IOParams().model_dump(), **options})
+
+    def read(compiled: bool) -> tuple[torch.Tensor, torch.Tensor, int, int]:
+        if not compiled:
+            monkeypatch.setattr(periphery, "_kernels", None)
+        io = IOPeriphery(p, p, seed=11)
+        y, scale, passes = io._mvm(x, w.T, p, managed=True, transposed=False)
+        dx = io.backward(d, w)
+        monkeypatch.undo()
+        return torch.cat([y.flatten(), dx.flatten()]), scale, passes, io.stats.dac
+
+    fast, slow = read(True), read(False)
+    assert torch.equal(fast[0], slow[0]) and torch.equal(fast[1], slow[1])
+    assert fast[2:] == slow[2:]
+    if options == {}:
+        assert fast[2] > 96 * 1.2  # bound management did re-read samples

@@ -178,6 +178,14 @@ def warmup() -> None:
     fused_sgd_update(w, torch.ones(1, 2), torch.ones(1, 2), 0.1, dt, 31, True, True, 0, 0.1)
     draw_train_bits(torch.full((2, 2), 0.5), torch.ones(2, dtype=torch.float64),
                     torch.ones(2, dtype=torch.int64), 0, "numba")
+    from pulsetrain.crossbar import _numba_readout as readout  # the non-ideal read-out's
+
+    x = np.ones((2, 2), np.float32)
+    f = np.float32(0.5)
+    safe, zero = readout.input_scales(x, 0, np.float32(0.0))
+    readout.dac(x, safe, f, f, x.copy())
+    readout.adc(x, x.copy(), f, f, f, True, np.empty(2, np.bool_))
+    readout.rescale(x, safe, zero, f)
 
 
 def _np(t: torch.Tensor) -> np.ndarray:
