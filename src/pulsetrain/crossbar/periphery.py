@@ -32,6 +32,7 @@ checkpointed with the tile).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -106,6 +107,27 @@ def _quantise_(v: torch.Tensor, step: float, stochastic: bool,
     return v.round_().mul_(step)
 
 
+def _re_read_clipped(one_pass: Callable[[torch.Tensor, torch.Tensor],
+                                         tuple[torch.Tensor, torch.Tensor]],
+                     x: torch.Tensor, safe: torch.Tensor, out: torch.Tensor,
+                     scale: torch.Tensor, todo: torch.Tensor, p: IOParams) -> int:
+    """Iterative bound management: read the samples ``todo`` (indices into ``x``) again
+    at twice the input scale, and again, while some output clips and the limits allow
+    (``max_bm_factor``, ``max_bm_res``); writes their outputs into ``out`` and their scale
+    into ``scale``; returns the sample reads it added."""
+    limit_res = p.max_bm_res / p.in_step if p.in_step > 0 else float("inf")
+    passes = 0
+    r = 1.0
+    while todo.numel() and r <= p.max_bm_factor and r <= limit_res:
+        r *= 2  # re-run only the samples that clipped, at half the input again
+        y, again = one_pass(x[todo], safe[todo] * r)
+        out[todo] = y
+        scale[todo] = safe[todo] * r
+        passes += int(todo.numel())
+        todo = todo[again]
+    return passes
+
+
 def _fast_path(x: torch.Tensor, p: IOParams) -> bool:
     """Whether the compiled read-out applies: numba present, float32 CPU tensors, and no
     option it does not implement (stochastic rounding, input or weight noise)."""
@@ -164,7 +186,6 @@ class IOPeriphery(Periphery):
         zero = alpha <= 0
         safe = torch.where(zero, torch.ones_like(alpha), alpha)
         bound, d_in, d_out = p.out_limit, p.in_step, p.out_step
-        limit_res = p.max_bm_res / d_in if d_in > 0 else float("inf")
         none_over = torch.zeros(0, dtype=torch.bool)
         check = managed and p.bound_management != "none" and bound != float("inf")
 
@@ -193,15 +214,8 @@ class IOPeriphery(Periphery):
         scale = safe.clone()
         passes = x.shape[0]
         if check:
-            todo = torch.nonzero(over & ~zero).flatten()
-            r = 1.0
-            while todo.numel() and r <= p.max_bm_factor and r <= limit_res:
-                r *= 2  # re-run only the samples that clipped, at half the input again
-                y, again = one_pass(x[todo], safe[todo] * r)
-                out[todo] = y
-                scale[todo] = safe[todo] * r
-                passes += int(todo.numel())
-                todo = todo[again]
+            passes += _re_read_clipped(one_pass, x, safe, out, scale,
+                                       torch.nonzero(over & ~zero).flatten(), p)
         scale = torch.where(zero, torch.zeros_like(scale), scale)
         return out * (p.out_scale * scale)[:, None], scale, passes
 
@@ -223,31 +237,23 @@ class IOPeriphery(Periphery):
         args_in = (f32(d_in), f32(p.inp_bound))
         args_out = (f32(p.out_noise), f32(d_out), f32(bound), p.bm_test_negative_bound)
 
-        def one_pass(xin: torch.Tensor, s: torch.Tensor) -> tuple[torch.Tensor, np.ndarray]:
+        def one_pass(xin: torch.Tensor, s: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
             xs = torch.empty_like(xin)
             k.dac(xin.numpy(), s.numpy(), *args_in, xs.numpy())
             y = xs @ matrix
             noise = (torch.randn(y.shape, generator=self.gen, dtype=y.dtype)
                      if p.out_noise > 0 else y)
-            over = np.empty(y.shape[0], np.bool_)
-            k.adc(y.numpy(), noise.numpy(), *args_out, over)
+            over = torch.empty(y.shape[0], dtype=torch.bool)
+            k.adc(y.numpy(), noise.numpy(), *args_out, over.numpy())
             self.count(xs, matrix.shape[1], transposed)
             return y, over
 
         out, over = one_pass(x, safe)
         scale = safe.clone()
         passes = x.shape[0]
-        if check and over.any():
-            limit_res = p.max_bm_res / d_in if d_in > 0 else float("inf")
-            todo = torch.from_numpy(np.flatnonzero(over & ~zero_np))
-            r = 1.0
-            while todo.numel() and r <= p.max_bm_factor and r <= limit_res:
-                r *= 2  # re-run only the samples that clipped, at half the input again
-                y, again = one_pass(x[todo], safe[todo] * r)
-                out[todo] = y
-                scale[todo] = safe[todo] * r
-                passes += int(todo.numel())
-                todo = todo[torch.from_numpy(again)]
+        if check and bool(over.any()):
+            todo = torch.from_numpy(np.flatnonzero(over.numpy() & ~zero_np))
+            passes += _re_read_clipped(one_pass, x, safe, out, scale, todo, p)
         final = k.rescale(out.numpy(), scale.numpy(), zero_np, f32(p.out_scale))
         return out, torch.from_numpy(final), passes
 
