@@ -48,17 +48,24 @@ def epoch_seconds(cfg: TrainConfig, data, warm, repeats: int) -> float:  # type:
     return best
 
 
+def epoch_data(images: int, device: str):  # type: ignore[no-untyped-def]
+    """Compile the kernels, load ``images`` training images and the 640-image warm-up
+    split, and print the conditions; returns (data, warm-up split)."""
+    warmup()
+    data = load_mnist(train_subset=images, test_subset=1000)
+    warm = load_mnist(train_subset=640, test_subset=100).train
+    print(f"{device}, {images} images per epoch, batch 64; torch threads "
+          f"{torch.get_num_threads()} (torch {torch.__version__})", flush=True)
+    return data, warm
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--images", type=int, default=12_000)
     ap.add_argument("--device", default="ID161ZR15000-200us-thesis")
     ap.add_argument("--repeats", type=int, default=2)
     args = ap.parse_args()
-    warmup()
-    data = load_mnist(train_subset=args.images, test_subset=1000)
-    warm = load_mnist(train_subset=640, test_subset=100).train
-    print(f"{args.device}, {args.images} images per epoch, batch 64; torch threads "
-          f"{torch.get_num_threads()} (torch {torch.__version__})", flush=True)
+    data, warm = epoch_data(args.images, args.device)
     rows: dict[str, dict[str, float]] = {}
     settings = {"ideal": {}, "aihwkit-default": {"periphery": "aihwkit-default"},
                 "tiles": {"periphery": "aihwkit-default", "max_tile_inputs": 512}}

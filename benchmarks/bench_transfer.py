@@ -13,12 +13,9 @@ from __future__ import annotations
 
 import argparse
 
-import torch
-from bench_periphery import epoch_seconds  # the same timing (benchmarks/ is on sys.path)
+from bench_periphery import epoch_data, epoch_seconds  # same timing (benchmarks/ on path)
 
-from pulsetrain.crossbar.kernels import warmup
 from pulsetrain.training.config import TrainConfig
-from pulsetrain.training.data import load_mnist
 
 ALGORITHMS = ("float", "sgd", "mixed-precision", "ttv2", "c-ttv2", "agad")
 
@@ -30,11 +27,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--algorithms", nargs="+", default=list(ALGORITHMS))
     args = ap.parse_args()
-    warmup()
-    data = load_mnist(train_subset=args.images, test_subset=1000)
-    warm = load_mnist(train_subset=640, test_subset=100).train
-    print(f"{args.device}, {args.images} images per epoch, batch 64; torch threads "
-          f"{torch.get_num_threads()} (torch {torch.__version__})", flush=True)
+    data, warm = epoch_data(args.images, args.device)
     seconds: dict[str, float] = {}
     for alg in args.algorithms:
         cfg = TrainConfig(device=args.device, algorithm=alg, epochs=1)
