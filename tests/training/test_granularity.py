@@ -82,3 +82,20 @@ def test_aihwkit_granularity_of_a_device_aihwkit_cannot_hold_is_a_clear_error() 
     with pytest.raises(InputError, match="granularity: aihwkit needs a device AIHWKit can "
                                          "represent: positive-only: AIHWKit needs w_min <= 0"):
         granularity_for(model, cfg)
+
+
+def test_mixed_precision_transfers_at_aihwkits_granularity() -> None:
+    """``mp_epsilon: aihwkit``: the transfer threshold AIHWKit's MixedPrecisionCompound
+    takes from the exported device (2.1× the device's dw_min on the 200 ns thesis
+    device), in every tile."""
+    name = "ID161ZR15000-200ns-thesis"
+    dev = builtin_device(name)
+    cfg = TrainConfig(device=name, algorithm="mixed-precision", mp_epsilon="aihwkit",
+                      hidden=[8], max_tile_inputs=392)
+    model = build_mlp([784, 8, 10], dev, seed=0, max_tile_inputs=392)
+    opt, _ = algorithm("mixed-precision").build(model, cfg, 0.5)
+    eps = aihwkit_granularity(dev)
+    assert opt.eps_up == opt.eps_down == [pytest.approx(eps)] * 3  # type: ignore[attr-defined]
+    assert eps > 2 * dev.dw_min
+    plain = TrainConfig(device=name, algorithm="mixed-precision", hidden=[8])
+    assert cfg.key() != plain.model_copy(update={"mp_epsilon": eps}).key()

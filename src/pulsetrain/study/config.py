@@ -315,12 +315,12 @@ REPRODUCE_RECIPES = ("measured", "thesis", "both")
 REPRODUCE_SETUPS: dict[str, dict[str, Any]] = {
     "ideal": {},
     "aihwkit": {"periphery": "aihwkit-default", "granularity": "aihwkit",
-                "max_tile_inputs": 512, "max_tile_outputs": 512},
+                "mp_epsilon": "aihwkit", "max_tile_inputs": 512, "max_tile_outputs": 512},
 }
 """Simulator settings of :func:`reproduce_config`: ``ideal`` (pulsetrain's defaults: ideal
 MVMs, one tile per layer, the device's granularity) or ``aihwkit`` (what the published
 study's AIHWKit runs used: default IOParameters, tiles of at most 512 inputs/outputs,
-AIHWKit's pulse-management granularity)."""
+AIHWKit's granularity for SGD's pulse management and mixed precision's transfers)."""
 
 
 def reproduce_config(quick: bool, recipe: str = "measured", setup: str = "ideal"

@@ -99,11 +99,14 @@ class TrainConfig(BaseModel):
     bl: int = Field(31, ge=1, le=63)
     update_management: bool = True
     bl_management: bool = True
-    mp_epsilon: float | None = Field(None, gt=0, description="default: device dw_min")
+    mp_epsilon: Annotated[float, Field(gt=0)] | Literal["aihwkit"] | None = Field(
+        None, description="mixed precision's transfer threshold; default: the device's "
+        "dw_min; aihwkit: the granularity AIHWKit's MixedPrecisionCompound takes from the "
+        "exported device (as the published study's simulator did)")
     granularity: Annotated[float, Field(gt=0)] | Literal["aihwkit"] | None = Field(
         None, description="dw_min assumed by SGD pulse management; default: the device's; "
-        "aihwkit: the granularity AIHWKit uses for the exported PiecewiseStepDevice (the "
-        "up step at the table's centre), as the published study's simulator did")
+        "aihwkit: the granularity AIHWKit uses for the exported PiecewiseStepDevice "
+        "(dw_min times the middle up node), as the published study's simulator did")
     sp_mode: Literal["per-device", "nominal"] = "per-device"
     sp_offset: float = 0.0
     sp_reference: float | Literal["reported"] | None = Field(
@@ -231,7 +234,7 @@ def run_key(cfg: BaseModel, v1_fields: tuple[str, ...] = KEY_FIELDS_V1) -> str:
     if added:
         blob["key_schema"] = KEY_SCHEMA
         blob["added"] = added
-    if fields.get("granularity") == "aihwkit":
+    if fields.get("granularity") == "aihwkit" or fields.get("mp_epsilon") == "aihwkit":
         # the value behind "aihwkit" was corrected (CHANGELOG): runs stored before must
         # not pass for runs of the corrected rule
         blob["granularity_rule"] = GRANULARITY_RULE

@@ -93,7 +93,9 @@ class MixedPrecision(TrainingAlgorithm):
 
     def build(self, model: nn.Module, cfg: TrainConfig, lr: float
               ) -> tuple[torch.optim.Optimizer, SymmetryShiftReport | None]:
-        return MixedPrecisionSGD(model, lr=lr, epsilon=cfg.mp_epsilon, seed=cfg.seed), None
+        eps = (_aihwkit_granularity(model, "mp_epsilon") if cfg.mp_epsilon == "aihwkit"
+               else cfg.mp_epsilon)
+        return MixedPrecisionSGD(model, lr=lr, epsilon=eps, seed=cfg.seed), None
 
 
 @register_algorithm
@@ -118,12 +120,18 @@ def granularity_for(model: nn.Module, cfg: TrainConfig) -> float | None:
     management uses for the device (:func:`pulsetrain.interop.aihwkit_granularity`)."""
     if cfg.granularity != "aihwkit":
         return cfg.granularity
+    return _aihwkit_granularity(model, "granularity")
+
+
+def _aihwkit_granularity(model: nn.Module, option: str) -> float:
+    """AIHWKit's granularity of the model's device (``option``: the config key, for the
+    error when AIHWKit cannot represent the device)."""
     from pulsetrain.interop.aihwkit_params import aihwkit_granularity
 
     try:
         return aihwkit_granularity(analog_layers(model)[0].tile.device)
     except ValueError as exc:  # AIHWKit cannot represent the device
-        raise InputError(f"granularity: aihwkit needs a device AIHWKit can represent: "
+        raise InputError(f"{option}: aihwkit needs a device AIHWKit can represent: "
                          f"{exc}") from None
 
 
