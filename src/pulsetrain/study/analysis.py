@@ -103,6 +103,15 @@ def _digital_ops(metrics: dict[str, Any]) -> int | None:
     return int(sum(counts)) if counts else None
 
 
+def energy_per_point(energy_j: pd.Series, accuracy: pd.Series, left_chance: pd.Series
+                     ) -> pd.Series:
+    """Energy (J) per percentage point of test ``accuracy`` (fraction) above
+    :data:`CHANCE`; empty where ``left_chance`` is false, the accuracy is not above
+    chance, or the energy is unknown."""
+    above = 100 * (accuracy - CHANCE)
+    return (energy_j / above).where(left_chance & (above > 0) & energy_j.notna())
+
+
 def summarise_runs(store: ResultStore, cfg: StudyConfig) -> pd.DataFrame:
     """One row per finished run of the study (see :data:`RUN_COLUMNS`), with every cost.
 
@@ -139,9 +148,8 @@ def summarise_runs(store: ResultStore, cfg: StudyConfig) -> pd.DataFrame:
             row.update(_costs(cfg, run, device, epochs, to_target))
         rows.append(row)
     df = pd.DataFrame(rows, columns=RUN_COLUMNS)
-    above = 100 * (df.final_test_acc - CHANCE)
-    usable = ~df.at_chance.astype(bool) & (above > 0) & df.total_energy_j.notna()
-    df["energy_per_point_j"] = (df.total_energy_j / above).where(usable)
+    df["energy_per_point_j"] = energy_per_point(df.total_energy_j, df.final_test_acc,
+                                                ~df.at_chance.astype(bool))
     df["rank_accuracy_per_joule"] = df.energy_per_point_j.rank(method="min").astype("Int64")
     return df.sort_values(["algorithm", "pulse_width_s", "device", "seed"]).reset_index(drop=True)
 
@@ -169,9 +177,8 @@ def summarise_study(runs: pd.DataFrame) -> pd.DataFrame:
     out["seeds"] = grouped.size()
     out["reached_target"] = grouped["epochs_to_target"].apply(lambda s: int(s.notna().sum()))
     out["at_chance"] = grouped["at_chance"].apply(lambda s: int(s.astype(bool).sum()))
-    above = 100 * (out.final_test_acc_mean - CHANCE)  # per joule from the group's means
-    out["energy_per_point_j_mean"] = (out.total_energy_j_mean / above).where(
-        (out.at_chance < out.seeds) & (above > 0))
+    out["energy_per_point_j_mean"] = energy_per_point(  # from the group's means
+        out.total_energy_j_mean, out.final_test_acc_mean, out.at_chance < out.seeds)
     out["rank_accuracy_per_joule"] = out.energy_per_point_j_mean.rank(method="min") \
         .astype("Int64")
     return pd.DataFrame(out.reset_index())

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from pulsetrain.study.analysis import CHANCE, pareto_front
+from pulsetrain.study.analysis import energy_per_point, pareto_front
 
 PAIR_KEYS = ["pulse_width", "algorithm", "recipe"]
 """What one candidate answer is: a pulse width (device run), an algorithm, a recipe."""
@@ -65,9 +65,8 @@ def study_verdict(runs: pd.DataFrame) -> Verdict:
     pairs["at_chance"] = grouped.at_chance.apply(lambda s: s.astype(bool).all()).to_numpy()
     # per joule from the pair's means (a seed at chance counts with its accuracy, not
     # dropped as a per-run ratio would be)
-    above = 100 * (pairs.final_test_acc - CHANCE)
-    pairs["energy_per_point_j"] = (pairs.total_energy_j / above).where(
-        ~pairs.at_chance & (above > 0))
+    pairs["energy_per_point_j"] = energy_per_point(pairs.total_energy_j,
+                                                   pairs.final_test_acc, ~pairs.at_chance)
     pairs = pairs.sort_values(["pulse_width_s", "algorithm"]).reset_index(drop=True)
     usable = pairs[~pairs.at_chance]
     front = pareto_front(usable.total_energy_j.to_numpy(dtype=float),
