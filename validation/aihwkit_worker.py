@@ -258,23 +258,7 @@ def task_train(req: dict) -> dict:
         _one_tile_per_layer(cfg)
     else:
         raise ValueError(f"unknown algorithm {req['algorithm']!r}")
-    if req.get("default_io"):  # AIHWKit's default read-out, as the published study trained
-        from aihwkit.simulator.parameters import IOParameters
-
-        cfg.forward = IOParameters()
-        cfg.backward = IOParameters()
-    for key in ("forward", "backward"):  # field overrides, pulsetrain's names
-        _io_parameters(getattr(cfg, key), req.get("io", {}).get(key, {}))
-    if req.get("thesis_mapping"):  # the published study's RPU_Config.txt: default mapping
-        from aihwkit.simulator.parameters import MappingParameter
-
-        cfg.mapping = MappingParameter()  # tiles of at most 512 inputs/outputs, digital bias
-        devices = [cfg.device, getattr(cfg.device, "device", None),
-                   *getattr(cfg.device, "unit_cell_devices", [])]
-        for d in devices:  # the fields its config left at AIHWKit's defaults
-            if hasattr(d, "up_down_dtod"):
-                d.up_down_dtod = 0.01
-                d.construction_seed = 2024
+    _read_out_and_mapping(cfg, req)
     data = np.load(req["data"])
     xtr, ytr = torch.tensor(data["x_train"]), torch.tensor(data["y_train"]).long()
     xte, yte = torch.tensor(data["x_test"]), torch.tensor(data["y_test"]).long()
@@ -419,20 +403,38 @@ def task_io_stats(req: dict) -> dict:
     return {"y": y.tolist(), "dx": dx.tolist()}
 
 
+def _read_out_and_mapping(cfg, req: dict) -> None:
+    """``default_io`` (AIHWKit's default read-out, as the published study trained), ``io``
+    field overrides (pulsetrain's names) and ``thesis_mapping`` (the published study's
+    RPU_Config.txt: AIHWKit's default mapping and the device fields it left at their
+    defaults) applied to ``cfg``."""
+    if req.get("default_io"):
+        from aihwkit.simulator.parameters import IOParameters
+
+        cfg.forward = IOParameters()
+        cfg.backward = IOParameters()
+    for key in ("forward", "backward"):
+        _io_parameters(getattr(cfg, key), req.get("io", {}).get(key, {}))
+    if req.get("thesis_mapping"):
+        from aihwkit.simulator.parameters import MappingParameter
+
+        cfg.mapping = MappingParameter()  # tiles of at most 512 inputs/outputs, digital bias
+        devices = [cfg.device, getattr(cfg.device, "device", None),
+                   *getattr(cfg.device, "unit_cell_devices", [])]
+        for d in devices:
+            if hasattr(d, "up_down_dtod"):
+                d.up_down_dtod = 0.01
+                d.construction_seed = 2024
+
+
 def task_network_read_out(req: dict) -> dict:
     """One forward and backward pass of the MLP ``sizes`` (sigmoid, log-softmax, NLL) with
     given weights and biases, AIHWKit's default IOParameters with ``io`` overrides and
     (``thesis_mapping``) its default mapping: the outputs, and every tile's input and
     error as the optimizer would receive them (tiles in module order)."""
-    from aihwkit.simulator.parameters import IOParameters, MappingParameter
-
     dev = _piecewise({**req["device"], **NOISE_FREE})
     cfg = _single_config(dev)
-    cfg.forward, cfg.backward = IOParameters(), IOParameters()
-    for key in ("forward", "backward"):
-        _io_parameters(getattr(cfg, key), req.get("io", {}).get(key, {}))
-    if req.get("thesis_mapping"):
-        cfg.mapping = MappingParameter()
+    _read_out_and_mapping(cfg, {**req, "default_io": True})
     torch.manual_seed(0)
     model = _model(req["sizes"], cfg)
     analog = [m for m in model.modules() if m.__class__.__name__ == "AnalogLinear"]
