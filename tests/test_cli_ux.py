@@ -238,3 +238,21 @@ def test_train_prints_sp_estimation_progress(tmp_path: Path) -> None:
                for x in lines)
     # before the first epoch
     assert result.stderr.index("estimating symmetry") < result.stderr.index("epoch   1")
+
+
+def test_study_progress_counts_each_run_once_whatever_the_report_order() -> None:
+    """A worker's last epoch report can arrive after its run's end (stop 22 showed
+    151/150): the bar counts a finished run's epochs once, and a resumed run's earlier
+    epochs (never reported) when it ends."""
+    from pulsetrain.cli import EpochCount
+
+    count = EpochCount(epochs=3)
+    for _ in range(2):
+        count.epoch("a")
+    assert count.done("a") == 3          # a's third report is still in flight
+    assert count.epoch("a") == 3         # ... and arrives late: not counted again
+    assert count.epoch("b") == 4
+    assert count.done("c") == 7          # a resumed run ends with no reports seen
+    for _ in range(2):
+        count.epoch("b")
+    assert count.done("b") == 9          # 3 runs × 3 epochs

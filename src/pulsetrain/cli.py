@@ -544,6 +544,26 @@ def _parse_stack(text: str) -> int | str:
     return value
 
 
+class EpochCount:
+    """Epochs of a study's runs for its progress bar: a finished run counts all its
+    epochs, however many of its epoch reports arrived (a resumed run's earlier epochs
+    are not reported; a worker's last report may come after the run's end)."""
+
+    def __init__(self, epochs: int) -> None:
+        self.epochs = epochs
+        self.per_run: dict[str, int] = {}
+
+    def epoch(self, key: str) -> int:
+        """One more epoch of run ``key``; returns the total."""
+        self.per_run[key] = min(self.per_run.get(key, 0) + 1, self.epochs)
+        return sum(self.per_run.values())
+
+    def done(self, key: str) -> int:
+        """Run ``key`` finished; returns the total."""
+        self.per_run[key] = self.epochs
+        return sum(self.per_run.values())
+
+
 def _run_and_report(cfg: Any, out_dir: Path) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
@@ -560,18 +580,16 @@ def _run_and_report(cfg: Any, out_dir: Path) -> None:
         # epochs of all runs, reported as each run finishes one (also from worker
         # processes)
         task = bar.add_task("run-epochs", total=n * cfg.epochs)
-        epochs_done = [0]
+        count = EpochCount(cfg.epochs)
         lock = threading.Lock()  # worker reports arrive on a relay thread
 
         def on_epoch(metrics: dict[str, Any]) -> None:
             with lock:
-                epochs_done[0] += 1
-                bar.update(task, completed=epochs_done[0])
+                bar.update(task, completed=count.epoch(metrics["key"]))
 
         def on_done(item: dict[str, Any], k: int, total: int) -> None:
             with lock:
-                epochs_done[0] = max(epochs_done[0], k * cfg.epochs)
-                bar.update(task, completed=epochs_done[0])
+                bar.update(task, completed=count.done(item["key"]))
             if not item.get("skipped"):
                 bar.console.print(f"  {item['algorithm']:16s} {item['device']:22s} seed "
                                   f"{item['seed']}: test {100 * item['test_acc']:.1f} %",

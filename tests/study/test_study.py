@@ -108,10 +108,10 @@ def test_parallel_study_after_in_process_training_matches_serial(tmp_path: Path)
     cfg = load_config_file(tmp_path / "tiny.yaml", StudyConfig)
     assert isinstance(cfg, StudyConfig)
     run_study(cfg, tmp_path / "serial")  # uses the numba kernels in this process
-    reports: list[int] = []  # workers report every epoch through a queue
+    reports: list[tuple[str, int]] = []  # workers report every epoch through a queue
     run_study(cfg.model_copy(update={"workers": 2}), tmp_path / "pool",
-              on_epoch=lambda m: reports.append(m["epoch"]))
-    assert sorted(reports) == [1] * 4 + [2] * 4 + [3] * 4
+              on_epoch=lambda m: reports.append((m["key"], m["epoch"])))
+    assert sorted(reports) == sorted((r.key(), e) for r in cfg.runs() for e in (1, 2, 3))
     serial = _store_rows(tmp_path / "serial" / "results.sqlite")
     pool = _store_rows(tmp_path / "pool" / "results.sqlite")
     assert len(serial) == len(pool) == 4 * 3

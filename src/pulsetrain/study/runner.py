@@ -263,8 +263,10 @@ def run_study(cfg: StudyConfig, out: str | Path, executor: Executor | None = Non
     the one ``cfg.executor`` names (:func:`make_executor`; ``auto``: a
     :class:`LocalPoolExecutor` with ``cfg.workers`` processes when there is more than
     one task and worker, else a :class:`SerialExecutor`).  This process writes the store
-    from the events the runs report; ``on_epoch`` is called per new epoch of a run and
-    ``on_done`` per finished run, whatever the executor.
+    from the events the runs report; ``on_epoch`` is called per new epoch of a run (its
+    metrics and the run's ``key``) and ``on_done`` per finished run, whatever the
+    executor.  Worker events travel on their own channel: a run's last ``on_epoch`` may
+    come after its ``on_done``.
     """
     cfg.check()
     if executor is None and (cfg.executor != "auto" or cfg.ray_address is not None):
@@ -299,7 +301,7 @@ def run_study(cfg: StudyConfig, out: str | Path, executor: Executor | None = Non
             store.apply(event)
             if event.kind == "epoch" and not event.replay and event.key in pending \
                     and on_epoch is not None:
-                on_epoch(event.metrics)
+                on_epoch({**event.metrics, "key": event.key})
 
     out_items: list[dict[str, Any]] = []
     for items in executor.run(tasks, emit):
