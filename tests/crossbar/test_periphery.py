@@ -142,7 +142,7 @@ def test_compiled_read_out_gives_the_torch_read_outs_bits(
         options: dict[str, object], monkeypatch: pytest.MonkeyPatch) -> None:
     """The numba read-out (the default on CPU) and the torch operations it replaces
     return the same bits and draw the same noise — with bound management re-reading many
-    of the samples, and an all-zero input row."""
+    of the samples, an all-zero input row, and a training step's gradient mask."""
     import pulsetrain.crossbar.periphery as periphery
 
     if periphery._kernels is None:
@@ -160,11 +160,18 @@ def test_compiled_read_out_gives_the_torch_read_outs_bits(
         io = IOPeriphery(p, p, seed=11)
         y, scale, passes = io._mvm(x, w.T, p, managed=True, transposed=False)
         dx = io.backward(d, w)
+        masked = IOPeriphery(p, p, seed=12)  # a training step: forward, masked backward
+        y2 = masked.forward(x, w)
+        mask = masked._mask.clone() if masked._mask is not None else torch.zeros(0)
+        dx2 = masked.backward(d, w)
         monkeypatch.undo()
-        return torch.cat([y.flatten(), dx.flatten()]), scale, passes, io.stats.dac
+        return (torch.cat([y.flatten(), dx.flatten(), y2.flatten(), dx2.flatten(),
+                           mask.flatten().float()]), scale, passes, io.stats.dac)
 
     fast, slow = read(True), read(False)
     assert torch.equal(fast[0], slow[0]) and torch.equal(fast[1], slow[1])
     assert fast[2:] == slow[2:]
     if options == {}:
         assert fast[2] > 96 * 1.2  # bound management did re-read samples
+        n = fast[0].numel() - 96 * 12
+        assert 0 < int(fast[0][n:].sum()) < 96 * 12  # some outputs masked, not all

@@ -56,10 +56,12 @@ def adc(y, noise, sigma, step, bound, check_negative, over):
 
 
 @njit(cache=True)
-def input_scales(x, mode, nm_thres):
-    """Noise management: per row ``α`` (``mode`` 0: abs-max capped at ``nm_thres`` > 0;
-    1: the constant ``nm_thres`` or 1; 2: none, 1) and whether it is ≤ 0 (an all-zero
-    row); returns (α with 1 where it is ≤ 0, the ≤ 0 flags)."""
+def scale_and_dac(x, zeroed, use_zeroed, mode, nm_thres, step, bound, out):
+    """Noise management and :func:`dac` in one call: per row ``α`` (``mode`` 0:
+    abs-max capped at ``nm_thres`` > 0; 1: the constant ``nm_thres`` or 1; 2: none, 1),
+    and ``out`` = the DAC levels of ``x/α``; with ``use_zeroed``, the entries where
+    ``zeroed`` is true count as 0 (the backward gradient mask); returns (α with 1 where it
+    is ≤ 0, the ≤ 0 flags: all-zero rows)."""
     rows, cols = x.shape
     safe = np.empty(rows, np.float32)
     zero = np.empty(rows, np.bool_)
@@ -68,8 +70,9 @@ def input_scales(x, mode, nm_thres):
             m = np.float32(0.0)
             for j in range(cols):
                 v = abs(x[b, j])
-                if v > m:
-                    m = v
+                if use_zeroed and zeroed[b, j]:
+                    v = np.float32(0.0)
+                m = v if v > m else m
             if nm_thres > 0 and m > nm_thres:
                 m = nm_thres
         elif mode == 1:
@@ -77,20 +80,68 @@ def input_scales(x, mode, nm_thres):
         else:
             m = np.float32(1.0)
         zero[b] = m <= 0
-        safe[b] = np.float32(1.0) if m <= 0 else m
+        s = np.float32(1.0) if m <= 0 else m
+        safe[b] = s
+        for j in range(cols):
+            v = x[b, j] / s
+            if use_zeroed and zeroed[b, j]:
+                v = np.float32(0.0)
+            if step > 0:
+                v = np.float32(np.rint(v / step)) * step
+            if v > bound:
+                v = bound
+            elif v < -bound:
+                v = -bound
+            out[b, j] = v
     return safe, zero
 
 
 @njit(cache=True)
-def rescale(y, scale, zero, out_scale):
-    """In place: ``y[b] *= out_scale·scale[b]`` (0 for rows flagged ``zero``); returns the
-    per-row scale with those rows set to 0."""
+def adc_and_rescale(y, noise, sigma, step, bound, check_negative, managed, scale, zero,
+                    out_scale, mask_bound, want_mask, over, final, mask):
+    """:func:`adc`, then — for every row that needs no re-read (``managed`` false, or
+    nothing over the bound) — the rescaling ``y[b] *= out_scale·α_b`` (0 for ``zero``
+    rows; ``final[b]`` gets that row's scale) and, with ``want_mask``, the gradient mask
+    ``|y| ≥ mask_bound`` of the rescaled row; returns whether some row is over."""
     rows, cols = y.shape
-    final = np.empty(rows, np.float32)
+    some = False
     for b in range(rows):
-        s = np.float32(0.0) if zero[b] else scale[b]
-        final[b] = s
-        f = out_scale * s
+        flag = False
         for i in range(cols):
-            y[b, i] = y[b, i] * f
-    return final
+            v = y[b, i]
+            if sigma > 0:
+                v = v + noise[b, i] * sigma
+            if step > 0:
+                v = np.float32(np.rint(v / step)) * step
+            if v > bound or (check_negative and v < -bound):
+                flag = True
+            if v > bound:
+                v = bound
+            elif v < -bound:
+                v = -bound
+            y[b, i] = v
+        over[b] = flag
+        if managed and flag:
+            some = True
+        else:
+            _finish_row(y, b, scale, zero, out_scale, mask_bound, want_mask, final, mask)
+    return some
+
+
+@njit(cache=True)
+def _finish_row(y, b, scale, zero, out_scale, mask_bound, want_mask, final, mask):
+    s = np.float32(0.0) if zero[b] else scale[b]
+    final[b] = s
+    f = out_scale * s
+    for i in range(y.shape[1]):
+        v = y[b, i] * f
+        y[b, i] = v
+        if want_mask:
+            mask[b, i] = v >= mask_bound or v <= -mask_bound
+
+
+@njit(cache=True)
+def finish_rows(y, rows, scale, zero, out_scale, mask_bound, want_mask, final, mask):
+    """:func:`adc_and_rescale`'s rescaling and mask for the re-read ``rows``."""
+    for r in range(rows.shape[0]):
+        _finish_row(y, rows[r], scale, zero, out_scale, mask_bound, want_mask, final, mask)

@@ -182,10 +182,15 @@ def warmup() -> None:
 
     x = np.ones((2, 2), np.float32)
     f = np.float32(0.5)
-    safe, zero = readout.input_scales(x, 0, np.float32(0.0))
+    safe, zero = readout.scale_and_dac(x, np.zeros((2, 2), np.bool_), True, 0,
+                                       np.float32(0.0), f, f, x.copy())
     readout.dac(x, safe, f, f, x.copy())
     readout.adc(x, x.copy(), f, f, f, True, np.empty(2, np.bool_))
-    readout.rescale(x, safe, zero, f)
+    final = np.empty(2, np.float32)
+    readout.adc_and_rescale(x, x.copy(), f, f, f, True, True, safe, zero, f, f, True,
+                            np.empty(2, np.bool_), final, np.empty((2, 2), np.bool_))
+    readout.finish_rows(x, np.arange(2), safe, zero, f, f, True, final,
+                        np.empty((2, 2), np.bool_))
 
 
 def _np(t: torch.Tensor) -> np.ndarray:

@@ -172,6 +172,8 @@ def _product(a: torch.Tensor, b: torch.Tensor, batched: bool) -> torch.Tensor:
     """``a[r] @ b[r]`` for every r: one ``bmm``, or a matrix product per run."""
     if batched:
         return torch.bmm(a, b)
+    if a.shape[0] == 1:  # a run alone: no copy into a stack
+        return (a[0] @ b[0]).unsqueeze(0)
     return torch.stack([a[r] @ b[r] for r in range(a.shape[0])])
 
 
@@ -184,6 +186,8 @@ def forward_outputs(x: torch.Tensor, weight: torch.Tensor, owners: Sequence[HasP
         for r, o in enumerate(owners):
             o.periphery.count_inputs(x[r], weight.shape[1])
         return _product(x, weight.transpose(1, 2), batched)
+    if len(owners) == 1:
+        return owners[0].periphery.forward(x[0], weight[0]).unsqueeze(0)
     return torch.stack([o.periphery.forward(x[r], weight[r]) for r, o in enumerate(owners)])
 
 
@@ -194,6 +198,8 @@ def backward_outputs(d: torch.Tensor, weight: torch.Tensor, owners: Sequence[Has
         for r, o in enumerate(owners):
             o.periphery.count_inputs(d[r], weight.shape[2], transposed=True)
         return _product(d, weight, batched)
+    if len(owners) == 1:
+        return owners[0].periphery.backward(d[0], weight[0]).unsqueeze(0)
     return torch.stack([o.periphery.backward(d[r], weight[r]) for r, o in enumerate(owners)])
 
 

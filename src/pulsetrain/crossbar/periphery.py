@@ -33,6 +33,7 @@ checkpointed with the tile).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -128,12 +129,53 @@ def _re_read_clipped(one_pass: Callable[[torch.Tensor, torch.Tensor],
     return passes
 
 
-def _fast_path(x: torch.Tensor, p: IOParams) -> bool:
-    """Whether the compiled read-out applies: numba present, float32 CPU tensors, and no
-    option it does not implement (stochastic rounding, input or weight noise)."""
-    return (_kernels is not None and x.device.type == "cpu" and x.dtype == torch.float32
-            and not p.inp_sto_round and not p.out_sto_round and p.inp_noise == 0
-            and not (p.w_noise > 0 and p.w_noise_type == "additive-constant"))
+MASK_FRACTION = 0.999
+"""The gradient mask acts on outputs at or beyond this fraction of ``out_scale·out_bound``
+(AIHWKit's)."""
+
+_NM_MODE = {"abs-max": 0, "constant": 1}
+"""Noise management as the compiled read-out's integer code (2: none)."""
+
+_NO_MASK = torch.zeros(0, 0, dtype=torch.bool)
+"""Stands for "no mask" in the compiled read-out's calls."""
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    """One direction's read-out parameters as the compiled kernels take them (float32),
+    worked out once per periphery instead of on every read."""
+
+    ok: bool
+    """numba is present and implements these options (not stochastic rounding, input
+    noise, weight noise, nor a perfect read-out)."""
+    mode: int
+    nm_thres: np.float32
+    d_in: np.float32
+    inp_bound: np.float32
+    bound: np.float32
+    sigma: np.float32
+    d_out: np.float32
+    negative: bool
+    out_scale: np.float32
+    mask_bound: np.float32
+    managed: bool
+    """Bound management can act (iterative, finite ``out_bound``)."""
+
+    @classmethod
+    def of(cls, p: IOParams) -> _Compiled:
+        f32 = np.float32
+        ok = (_kernels is not None and not p.is_perfect and not p.inp_sto_round
+              and not p.out_sto_round and p.inp_noise == 0
+              and not (p.w_noise > 0 and p.w_noise_type == "additive-constant"))
+        return cls(ok, _NM_MODE.get(p.noise_management, 2), f32(p.nm_thres), f32(p.in_step),
+                   f32(p.inp_bound), f32(p.out_limit), f32(p.out_noise), f32(p.out_step),
+                   p.bm_test_negative_bound, f32(p.out_scale),
+                   f32(MASK_FRACTION * p.out_scale * p.out_bound),
+                   p.bound_management != "none" and p.out_limit != float("inf"))
+
+    def applies(self, x: torch.Tensor) -> bool:
+        """Whether the compiled read-out reads ``x`` (float32 on the CPU)."""
+        return self.ok and x.device.type == "cpu" and x.dtype == torch.float32
 
 
 class IOPeriphery(Periphery):
@@ -159,6 +201,16 @@ class IOPeriphery(Periphery):
         self.mask_backward_at_bound = mask_backward_at_bound
         self.gen = torch.Generator().manual_seed(int(seed) & 0xFFFF_FFFF_FFFF)
         self._mask: torch.Tensor | None = None
+        self._compiled_fwd = _Compiled.of(self.fwd)
+        self._compiled_bwd = _Compiled.of(self.bwd)
+        self._want_mask = mask_backward_at_bound and self.fwd.out_bound > 0
+
+    def _compiled(self, p: IOParams) -> _Compiled:
+        if p is self.fwd:
+            return self._compiled_fwd
+        if p is self.bwd:
+            return self._compiled_bwd
+        return _Compiled.of(p)
 
     @property
     def is_ideal(self) -> bool:
@@ -172,8 +224,10 @@ class IOPeriphery(Periphery):
         if p.is_perfect:
             self.count_inputs(x, matrix.shape[1], transposed)
             return x @ matrix, torch.ones(x.shape[0], dtype=x.dtype), x.shape[0]
-        if _fast_path(x, p):
-            return self._mvm_compiled(x, matrix, p, managed, transposed)
+        c = self._compiled(p)
+        if c.applies(x):
+            out, scale, passes, _ = self._mvm_compiled(x, matrix, p, c, managed, transposed)
+            return out, scale, passes
         gen = self.gen
         if p.noise_management == "abs-max":
             alpha = x.abs().amax(dim=1)
@@ -220,54 +274,87 @@ class IOPeriphery(Periphery):
         return out * (p.out_scale * scale)[:, None], scale, passes
 
     def _mvm_compiled(self, x: torch.Tensor, matrix: torch.Tensor, p: IOParams,
-                      managed: bool, transposed: bool
-                      ) -> tuple[torch.Tensor, torch.Tensor, int]:
+                      c: _Compiled, managed: bool, transposed: bool, want_mask: bool = False,
+                      zeroed: torch.Tensor | None = None
+                      ) -> tuple[torch.Tensor, torch.Tensor, int, torch.Tensor | None]:
         """:meth:`_mvm` with its elementwise work in compiled loops
         (:mod:`pulsetrain.crossbar._numba_readout`): the same float32 operations in the
         same order, the same draws from the generator — the same bits, at a fraction of
-        the per-call cost of a dozen small torch operations."""
+        the per-call cost of a dozen small torch operations.  Two compiled calls per read
+        (scaling with the DAC; the ADC with the rescaling and, with ``want_mask``, the
+        gradient mask, returned fourth) unless bound management re-reads samples.
+        ``zeroed`` (same shape as ``x``): inputs read as 0 (the gradient mask)."""
         k = _kernels
         x = x.detach().contiguous()
-        mode = {"abs-max": 0, "constant": 1}.get(p.noise_management, 2)
-        safe_np, zero_np = k.input_scales(x.numpy(), mode, np.float32(p.nm_thres))
-        safe = torch.from_numpy(safe_np)
-        bound, d_in, d_out = p.out_limit, p.in_step, p.out_step
-        check = managed and p.bound_management != "none" and bound != float("inf")
-        f32 = np.float32
-        args_in = (f32(d_in), f32(p.inp_bound))
-        args_out = (f32(p.out_noise), f32(d_out), f32(bound), p.bm_test_negative_bound)
+        xs = torch.empty_like(x)
+        use_zeroed = zeroed is not None
+        safe_np, zero_np = k.scale_and_dac(
+            x.numpy(), (zeroed if zeroed is not None else _NO_MASK).numpy(), use_zeroed,
+            c.mode, c.nm_thres, c.d_in, c.inp_bound, xs.numpy())
+        check = managed and c.managed
+        y = xs @ matrix
+        self.count(xs, matrix.shape[1], transposed)
+        noise = (torch.randn(y.shape, generator=self.gen, dtype=y.dtype)
+                 if c.sigma > 0 else y)
+        n = y.shape[0]
+        over = np.empty(n, np.bool_)
+        final = np.empty(n, np.float32)
+        mask = torch.empty(y.shape, dtype=torch.bool) if want_mask else _NO_MASK
+        mask_np = mask.numpy()
+        y_np = y.numpy()
+        some = k.adc_and_rescale(y_np, noise.numpy(), c.sigma, c.d_out, c.bound, c.negative,
+                                 check, safe_np, zero_np, c.out_scale, c.mask_bound,
+                                 want_mask, over, final, mask_np)
+        passes = n
+        if some:
+            if zeroed is not None:  # re-reads see the masked inputs too
+                x = x.masked_fill(zeroed, 0.0)
+            safe = torch.from_numpy(safe_np)
+            rows = np.flatnonzero(over & ~zero_np)
 
-        def one_pass(xin: torch.Tensor, s: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-            xs = torch.empty_like(xin)
-            k.dac(xin.numpy(), s.numpy(), *args_in, xs.numpy())
-            y = xs @ matrix
-            noise = (torch.randn(y.shape, generator=self.gen, dtype=y.dtype)
-                     if p.out_noise > 0 else y)
-            over = torch.empty(y.shape[0], dtype=torch.bool)
-            k.adc(y.numpy(), noise.numpy(), *args_out, over.numpy())
-            self.count(xs, matrix.shape[1], transposed)
-            return y, over
+            def one_pass(xin: torch.Tensor, s: torch.Tensor
+                         ) -> tuple[torch.Tensor, torch.Tensor]:
+                xq = torch.empty_like(xin)
+                k.dac(xin.numpy(), s.numpy(), c.d_in, c.inp_bound, xq.numpy())
+                yy = xq @ matrix
+                nz = (torch.randn(yy.shape, generator=self.gen, dtype=yy.dtype)
+                      if c.sigma > 0 else yy)
+                again = torch.empty(yy.shape[0], dtype=torch.bool)
+                k.adc(yy.numpy(), nz.numpy(), c.sigma, c.d_out, c.bound, c.negative,
+                      again.numpy())
+                self.count(xq, matrix.shape[1], transposed)
+                return yy, again
 
-        out, over = one_pass(x, safe)
-        scale = safe.clone()
-        passes = x.shape[0]
-        if check and bool(over.any()):
-            todo = torch.from_numpy(np.flatnonzero(over.numpy() & ~zero_np))
-            passes += _re_read_clipped(one_pass, x, safe, out, scale, todo, p)
-        final = k.rescale(out.numpy(), scale.numpy(), zero_np, f32(p.out_scale))
-        return out, torch.from_numpy(final), passes
+            scale = safe.clone()
+            passes += _re_read_clipped(one_pass, x, safe, y, scale, torch.from_numpy(rows),
+                                       p)
+            k.finish_rows(y_np, np.flatnonzero(over), scale.numpy(), zero_np, c.out_scale,
+                          c.mask_bound, want_mask, final, mask_np)
+        return y, torch.from_numpy(final), passes, (mask if want_mask else None)
 
     def forward(self, x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+        want = self._want_mask and self.training
+        c = self._compiled_fwd
+        if c.applies(x):
+            out, _, _, self._mask = self._mvm_compiled(x, weight.T, self.fwd, c, True, False,
+                                                        want)
+            return out
         out, _, _ = self._mvm(x, weight.T, self.fwd, managed=True, transposed=False)
-        if self.mask_backward_at_bound and self.fwd.out_bound > 0 and self.training:
-            b = 0.999 * self.fwd.out_scale * self.fwd.out_bound
+        if want:
+            b = MASK_FRACTION * self.fwd.out_scale * self.fwd.out_bound
             self._mask = (out >= b) | (out <= -b)
         return out
 
     def backward(self, d: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-        if self._mask is not None and self._mask.shape == d.shape:
-            d = d.masked_fill(self._mask, 0.0)
+        mask = self._mask if self._mask is not None and self._mask.shape == d.shape else None
         self._mask = None
+        c = self._compiled_bwd
+        if c.applies(d):
+            out, _, _, _ = self._mvm_compiled(d, weight, self.bwd, c, False, True,
+                                              zeroed=mask)
+            return out
+        if mask is not None:
+            d = d.masked_fill(mask, 0.0)
         out, _, _ = self._mvm(d, weight, self.bwd, managed=False, transposed=True)
         return out
 
