@@ -4,9 +4,11 @@
 
 The thesis network (784-256-128-10 sigmoid, batch 64) on ``--images`` training images of
 MNIST, one epoch (after a warm-up epoch of 640 images) per algorithm and setting, best of
-``--repeats``: pulsetrain with ``periphery: ideal``, ``aihwkit-default`` (one tile per
-layer) and ``aihwkit-default`` on 512-input tiles (the published study's configuration:
-the first layer on two tiles); and — with the AIHWKit venv — AIHWKit 1.1.0 in the
+``--repeats`` rounds (each round times one epoch of every setting of the algorithm, so
+a slow spell of a shared machine falls on all settings alike): pulsetrain with
+``periphery: ideal``, ``aihwkit-default`` (one tile per layer) and ``aihwkit-default``
+on 512-input tiles (the published study's configuration: the first layer on two tiles);
+and — with the AIHWKit venv — AIHWKit 1.1.0 in the
 published study's configuration (default IOParameters, default mapping) on the same
 exported device, in its own process, same torch thread count.  Prints the table of
 docs/performance.md; states torch threads.
@@ -38,13 +40,23 @@ ALGORITHMS = ("sgd", "sp-shift", "mixed-precision")
 
 
 def epoch_seconds(cfg: TrainConfig, data, warm, repeats: int) -> float:  # type: ignore[no-untyped-def]
-    trainer = Trainer.build(cfg)
-    trainer.train_epoch(warm, 0)
-    best = float("inf")
+    """Best of ``repeats`` epochs of ``cfg`` (after a warm-up epoch)."""
+    return interleaved_epoch_seconds([cfg], data, warm, repeats)[0]
+
+
+def interleaved_epoch_seconds(cfgs: list[TrainConfig], data, warm,  # type: ignore[no-untyped-def]
+                              repeats: int) -> list[float]:
+    """Best of ``repeats`` epochs of each config, timed in rounds (one epoch of each per
+    round), so that a slow spell of a shared machine falls on all of them alike."""
+    trainers = [Trainer.build(cfg) for cfg in cfgs]
+    for trainer in trainers:
+        trainer.train_epoch(warm, 0)
+    best = [float("inf")] * len(cfgs)
     for k in range(repeats):
-        t0 = time.perf_counter()
-        trainer.train_epoch(data.train, k + 1)
-        best = min(best, time.perf_counter() - t0)
+        for i, trainer in enumerate(trainers):
+            t0 = time.perf_counter()
+            trainer.train_epoch(data.train, k + 1)
+            best[i] = min(best[i], time.perf_counter() - t0)
     return best
 
 
@@ -70,13 +82,13 @@ def main() -> None:
     settings = {"ideal": {}, "aihwkit-default": {"periphery": "aihwkit-default"},
                 "tiles": {"periphery": "aihwkit-default", "max_tile_inputs": 512}}
     for alg in ALGORITHMS:
-        rows[alg] = {}
-        for label, options in settings.items():
-            cfg = TrainConfig(algorithm=alg, device=args.device, train_subset=args.images,
-                              **options)  # type: ignore[arg-type]
-            rows[alg][label] = epoch_seconds(cfg, data, warm, args.repeats)
-            print(f"  pulsetrain {alg:16s} {label:16s} {rows[alg][label]:7.2f} s",
-                  flush=True)
+        cfgs = [TrainConfig(algorithm=alg, device=args.device, train_subset=args.images,
+                            **options)  # type: ignore[arg-type]
+                for options in settings.values()]
+        rows[alg] = dict(zip(settings, interleaved_epoch_seconds(cfgs, data, warm,
+                                                                 args.repeats), strict=True))
+        for label, seconds in rows[alg].items():
+            print(f"  pulsetrain {alg:16s} {label:16s} {seconds:7.2f} s", flush=True)
     ai: dict[str, float] = {}
     if aihwkit_available():
         device = builtin_device(args.device)
