@@ -1,6 +1,7 @@
 """Cost of the non-ideal read-out: seconds per epoch, ideal vs aihwkit-default, and AIHWKit.
 
     .venv/bin/python benchmarks/bench_periphery.py [--images 12000] [--device NAME]
+        [--repeats N] [--breakdown]
 
 The thesis network (784-256-128-10 sigmoid, batch 64) on ``--images`` training images of
 MNIST, one epoch (after a warm-up epoch of 640 images) per algorithm and setting, best of
@@ -11,7 +12,9 @@ on 512-input tiles (the published study's configuration: the first layer on two 
 and — with the AIHWKit venv — AIHWKit 1.1.0 in the
 published study's configuration (default IOParameters, default mapping) on the same
 exported device, in its own process, same torch thread count.  Prints the table of
-docs/performance.md; states torch threads.
+docs/performance.md; states torch threads.  ``--breakdown`` instead times the
+read-out with its parts switched off in turn (perfect reads, no output noise, no gradient
+mask; one tile per layer).
 """
 
 from __future__ import annotations
@@ -71,13 +74,44 @@ def epoch_data(images: int, device: str):  # type: ignore[no-untyped-def]
     return data, warm
 
 
+PARTS: dict[str, dict[str, object]] = {
+    "ideal": {},
+    "perfect reads, gradient mask": {"forward": {"is_perfect": True},
+                                     "backward": {"is_perfect": True}},
+    "no output noise": {"forward": {"out_noise": 0.0}, "backward": {"out_noise": 0.0}},
+    "no gradient mask": {"mask_backward_at_bound": False},
+    "aihwkit-default": {},
+}
+"""The breakdown's settings: ``periphery_options`` of ``aihwkit-default`` (``ideal``: the
+ideal periphery)."""
+
+
+def breakdown(args: argparse.Namespace, data, warm) -> None:  # type: ignore[no-untyped-def]
+    """Print seconds per epoch and × ideal with the read-out's parts off in turn."""
+    print("\n| algorithm | " + " | ".join(PARTS) + " |\n|---|" + "---|" * len(PARTS))
+    for alg in ALGORITHMS:
+        cfgs = [TrainConfig(algorithm=alg, device=args.device, train_subset=args.images,
+                            periphery="ideal" if label == "ideal" else "aihwkit-default",
+                            periphery_options=options)  # type: ignore[arg-type]
+                for label, options in PARTS.items()]
+        seconds = interleaved_epoch_seconds(cfgs, data, warm, args.repeats)
+        print(f"| {alg} | " + " | ".join(f"{t:.2f} s ({t / seconds[0]:.2f}×)"
+                                         for t in seconds) + " |", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--images", type=int, default=12_000)
     ap.add_argument("--device", default="ID161ZR15000-200us-thesis")
     ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--breakdown", action="store_true",
+                    help="instead: the read-out with its parts switched off in turn (one "
+                    "tile), × ideal per algorithm")
     args = ap.parse_args()
     data, warm = epoch_data(args.images, args.device)
+    if args.breakdown:
+        breakdown(args, data, warm)
+        return
     rows: dict[str, dict[str, float]] = {}
     settings = {"ideal": {}, "aihwkit-default": {"periphery": "aihwkit-default"},
                 "tiles": {"periphery": "aihwkit-default", "max_tile_inputs": 512}}
