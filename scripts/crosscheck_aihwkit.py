@@ -27,6 +27,7 @@ from validation.crosscheck import (
     check_backward,
     check_drift,
     check_io,
+    check_mp_transfer,
     check_network_read_out,
     check_pulse_stats,
     check_replay,
@@ -113,8 +114,9 @@ def main() -> int:
     rows = check_pulse_stats() + check_pulse_stats(lr=1.0, n_samples=10_000)
     for name in ("ID161ZR15000-20us", "ID161ZR15000-200us"):
         rows += check_drift(builtin_device(name))
+    rows += check_mp_transfer()
     sections.append(("2. Pulse statistics of stochastic-pulse SGD (constant step; drift on "
-                     "measured devices)", rows))
+                     "measured devices; mixed precision's transfer as pulse trains)", rows))
     print(table(rows), flush=True)
     rows = check_backward(builtin_device("ID161ZR15000-200us"))
     sections.append(("2b. Back-propagated error with outputs beyond AIHWKit's default output "

@@ -51,9 +51,9 @@ def test_new_option_with_a_default_keeps_every_key() -> None:
 
 
 def test_options_of_another_algorithm_are_an_error() -> None:
-    with pytest.raises(ValueError, match="option 'bl' applies to sgd and sp-shift, not to "
-                                         "algorithm 'mixed-precision'"):
-        TrainConfig(algorithm="mixed-precision", bl=15)
+    with pytest.raises(ValueError, match="option 'bl' applies to sgd, mixed-precision and "
+                                         "sp-shift, not to algorithm 'float'"):
+        TrainConfig(algorithm="float", bl=15)
     with pytest.raises(ValueError, match="'sp_offset' applies to sp-shift"):
         TrainConfig(algorithm="sgd", sp_offset=0.1)
     with pytest.raises(ValueError, match="unknown algorithm 'tiki'"):

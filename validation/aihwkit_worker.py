@@ -5,7 +5,8 @@
 The request is ``{"task": NAME, ...}``; the reply is one JSON object.  This file
 imports only AIHWKit, torch and numpy (pulsetrain is not installed in that venv),
 so :mod:`validation.aihwkit_bridge` runs it as a script in a subprocess.
-Tasks: ``version``, ``response``, ``pulse_stats``, ``update_throughput``, ``drift``,
+Tasks: ``version``, ``response``, ``pulse_stats``, ``mp_transfer``,
+``update_throughput``, ``drift``,
 ``backward``, ``io_stats``, ``symmetry_point``,
 ``train`` (optionally from given initial weights, with
 the weights after each epoch), ``throughput``.
@@ -134,6 +135,34 @@ def task_pulse_stats(req: dict) -> dict:
                           req["update_management"], req["bl_management"])
     pulses = _count_pulses(tile, x, d, dw)
     return {"pulses": pulses.tolist(), "dw": tile.get_weights()[0].double().tolist()}
+
+
+def task_mp_transfer(req: dict) -> dict:
+    """Mixed precision's transfer on a noise-free constant-step device: every row's
+    accumulator holds ``counts``·dw (+ a remainder), one transfer; returns the pulses per
+    device (ΔW/dw).  AIHWKit transfers every ``m_batch`` vector updates once the update
+    counter is past 0: a second, all-zero update triggers the transfer of the first."""
+    from aihwkit.simulator.configs import (
+        ConstantStepDevice,
+        DigitalRankUpdateRPUConfig,
+        MixedPrecisionCompound,
+    )
+
+    dw = float(req["dw_min"])
+    noise_free = {k: v for k, v in NOISE_FREE.items() if k != "write_noise_std"}
+    dev = ConstantStepDevice(dw_min=dw, w_min=-1e6, w_max=1e6, **noise_free)
+    cfg = DigitalRankUpdateRPUConfig(device=MixedPrecisionCompound(device=dev))
+    cfg.update.desired_bl = int(req["bl"])
+    _ideal_mvm(cfg)
+    _one_tile_per_layer(cfg)
+    torch.manual_seed(req["seed"])
+    chi = torch.tensor(req["chi"], dtype=torch.float32)  # one row's accumulator
+    rows = int(req["rows"])
+    tile = _tile(cfg, torch.zeros(rows, chi.numel()), 1.0)
+    d = -torch.ones(1, rows)  # W −= lr·d·xᵀ: χ = x on every row
+    tile.update(chi[None], d)
+    tile.update(torch.zeros_like(chi)[None], torch.zeros_like(d))
+    return {"pulses": (tile.get_weights()[0].double() / dw).round().tolist()}
 
 
 def task_update_throughput(req: dict) -> dict:
@@ -458,7 +487,7 @@ TASKS = {"version": task_version, "network_read_out": task_network_read_out,
          "drift": task_drift, "update_throughput": task_update_throughput,
          "backward": task_backward, "io_stats": task_io_stats,
          "symmetry_point": task_symmetry_point, "train": task_train,
-         "throughput": task_throughput}
+         "throughput": task_throughput, "mp_transfer": task_mp_transfer}
 
 
 def main() -> None:

@@ -139,6 +139,36 @@ def check_pulse_stats(n_samples: int = 40_000, lr: float = 0.1, dw_min: float = 
     ]
 
 
+def check_mp_transfer(rows: int = 4000, dw_min: float = 0.01, bl: int = 31,
+                      seed: int = 0) -> list[Comparison]:
+    """Mixed precision's transfer as pulse trains (``mp_transfer: pulse-trains``) against
+    AIHWKit's ``MixedPrecisionCompound``: ``rows`` rows whose accumulators hold
+    (4, 2, −1, 0, −4)·dw plus a remainder, one transfer each, noise-free constant-step
+    device: the mean and the std of the pulses per device in each column (the first and
+    last exactly ±4, the others Binomial(4, |n|/4): std 1 and 0.87).  Tolerances: 0.1 on
+    means and stds (each tool's mean has a std ≤ 1/sqrt(rows) = 0.016: > 4σ for the
+    difference)."""
+    chi = np.array([4.0, 2.0, -1.0, 0.0, -4.0]) * dw_min + \
+        np.array([0.1, 0.1, -0.1, -0.1, -0.1]) * dw_min
+    reply = run_aihwkit("mp_transfer", chi=chi.tolist(), rows=rows, dw_min=dw_min, bl=bl,
+                        seed=seed)
+    ai = np.asarray(reply["pulses"])
+    dev = LutDevice("constant-step", np.full(2, dw_min), np.full(2, dw_min), w_min=-1e6,
+                    w_max=1e6)
+    tile = AnalogTile(dev, rows, chi.size, torch.Generator())
+    acc = torch.tensor(chi, dtype=torch.float32).repeat(rows, 1)
+    tile.transfer_accumulator(acc, dw_min, dw_min, seed=seed + 1, bl=bl)
+    pt = (tile.w.double() / dw_min).round().numpy()
+    out = []
+    for j, n in enumerate((4, 2, -1, 0, -4)):
+        for what, f in (("mean", np.mean), ("std", np.std)):
+            a, b = float(f(pt[:, j])), float(f(ai[:, j]))
+            out.append(Comparison("mixed-precision transfer as pulse trains",
+                                  f"pulses per device, count {n:+d}: {what}", a, b, a - b,
+                                  0.1))
+    return out
+
+
 def _replay_both(dev: LutDevice, x: torch.Tensor, d: torch.Tensor, w0: torch.Tensor,
                  lr: float, batch_size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Final device states (float64) after both tools apply the same (x, δ) mini-batches

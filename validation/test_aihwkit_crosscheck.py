@@ -19,6 +19,7 @@ from validation.aihwkit_bridge import aihwkit_available, run_aihwkit
 from validation.crosscheck import (
     check_backward,
     check_drift,
+    check_mp_transfer,
     check_network_read_out,
     check_pulse_stats,
     check_replay,
@@ -46,6 +47,16 @@ def test_saturated_pulse_statistics_match() -> None:
     side; pulsetrain does the same (it clipped both sides before stop 8)."""
     rows = check_pulse_stats(lr=1.0, n_samples=10_000)
     assert all(r.passed for r in rows), rows
+
+
+def test_mixed_precision_pulse_train_transfer_matches() -> None:
+    """``mp_transfer: pulse-trains``: AIHWKit's MixedPrecisionCompound fires a row's counts
+    as one pulse train of BL = max|n| slots; the pulses per device agree in mean and
+    spread (and ±max|n| exactly)."""
+    rows = check_mp_transfer()
+    assert all(r.passed for r in rows), rows
+    exact = [r for r in rows if "+4" in r.quantity or "-4" in r.quantity or "+0" in r.quantity]
+    assert all(r.pulsetrain == r.aihwkit for r in exact if "std" in r.quantity)
 
 
 def test_drift_towards_the_symmetry_point_matches() -> None:

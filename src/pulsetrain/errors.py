@@ -86,6 +86,12 @@ class FitError(PulsetrainError):
     """A measured run that cannot be turned into a device model."""
 
 
+def and_list(words: Sequence[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    words = list(words)
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
+
+
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """``"; did you mean 'x'?"`` for the choice closest to a mistyped ``word`` (difflib),
     or ``""`` when none is close."""

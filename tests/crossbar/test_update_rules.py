@@ -281,3 +281,52 @@ def test_saturated_management_caps_the_input_side(backend: str) -> None:
     q3 = lr * 1.0 * 0.01 / (dw * 31)
     torch.testing.assert_close(fires(t.d_bits), torch.tensor([1.0, 1.0, q3]).double(),
                                atol=0.005, rtol=0)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_split_accumulated_matches_the_exact_transfer(backend: str) -> None:
+    """The counts and remainders the pulse-train transfer starts from are those of the
+    exact transfer, bit for bit (asymmetric thresholds, both signs, rows with nothing
+    due)."""
+    from pulsetrain.crossbar.kernels import split_accumulated
+
+    g = torch.Generator().manual_seed(5)
+    chi = torch.randn(40, 30, generator=g) * 0.03
+    chi[7] = 0.001  # a row with nothing due
+    exact = chi.clone()
+    tile = _tile(constant_step(0.01), 40, 30, backend)
+    tile.transfer_accumulator(exact, 0.01, 0.02)
+    counts, row_max = split_accumulated(chi, 0.01, 0.02, backend)
+    assert torch.equal(chi, exact)
+    assert torch.equal((tile.w / 0.01).round(), counts.to(torch.float32))  # 0.01 a pulse
+    assert torch.equal(row_max, counts.abs().amax(dim=1))
+    assert int(row_max[7]) == 0 and int(row_max.max()) >= 3
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_pulse_train_transfer_fires_n_on_average_like_aihwkit(backend: str) -> None:
+    """AIHWKit's mixed-precision transfer: a row's counts n go out as one pulse train of
+    BL = max|n| slots; a device gets Binomial(BL, |n|/BL) pulses.  2000 rows, each with
+    counts (4, 2, −1, 0, −4): the devices at ±max|n| get exactly 4 (p = 1), the others
+    2 and 1 on average (binomial std of the 2000-device mean ≤ 0.023; checked to ±0.1),
+    with a spread (std 1 and 0.87 expected; checked in [0.8, 1.2] and [0.7, 1.05]), and
+    0 nothing.  Beyond ``bl`` (max|n| = 40 > 31) no device gets more than 31."""
+    rows = 2000
+    tile = _tile(constant_step(0.01), rows, 5, backend)
+    chi = torch.tensor([[4.0, 2.0, -1.0, 0.0, -4.0]]).repeat(rows, 1) * 0.01 + 0.001
+    chi[:, 2:] -= 0.002  # keep trunc() off the exact multiples: −1.001, −0.001, −4.001
+    up, down = tile.transfer_accumulator(chi, 0.01, 0.01, seed=3, bl=31)
+    pulses = (tile.w / 0.01).round()
+    assert torch.equal(pulses[:, 0], torch.full((rows,), 4.0))
+    assert torch.equal(pulses[:, 4], torch.full((rows,), -4.0))
+    assert torch.equal(pulses[:, 3], torch.zeros(rows))
+    assert abs(float(pulses[:, 1].mean()) - 2.0) < 0.1
+    assert abs(float(pulses[:, 2].mean()) + 1.0) < 0.1
+    assert 0.8 < float(pulses[:, 1].std()) < 1.2
+    assert 0.7 < float(pulses[:, 2].std()) < 1.05
+    assert up == int(pulses.clamp(min=0).sum()) and down == int((-pulses).clamp(min=0).sum())
+    torch.testing.assert_close(chi[0], torch.tensor([0.001, 0.001, -0.001, -0.001, -0.001]),
+                               atol=1e-6, rtol=0)
+    big = _tile(constant_step(0.01), 1, 2, backend)
+    big.transfer_accumulator(torch.tensor([[0.405, 0.205]]), 0.01, 0.01, seed=1, bl=31)
+    assert float((big.w / 0.01).round().max()) <= 31

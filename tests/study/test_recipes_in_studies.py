@@ -87,7 +87,8 @@ def test_reproduce_configs_per_recipe() -> None:
 def test_reproduce_with_the_published_simulator_settings() -> None:
     """``setup="aihwkit"``: every run reads out through AIHWKit's default IO on 512-wide
     tiles; SGD and SP shifting size their trains, and mixed precision its transfers, with
-    AIHWKit's granularity; the default setup changes nothing."""
+    AIHWKit's granularity, and mixed precision fires its transfers as pulse trains; the
+    default setup changes nothing."""
     ideal = reproduce_config(False, "thesis")
     published = reproduce_config(False, "thesis", "aihwkit")
     assert published.name == "reproduce-full-thesis-aihwkit" and len(published.runs()) == 28
@@ -96,6 +97,8 @@ def test_reproduce_with_the_published_simulator_settings() -> None:
             ("aihwkit-default", 512, 512)
         assert run.granularity == (None if run.algorithm == "mixed-precision" else "aihwkit")
         assert run.mp_epsilon == ("aihwkit" if run.algorithm == "mixed-precision" else None)
+        assert run.mp_transfer == ("pulse-trains" if run.algorithm == "mixed-precision"
+                                   else "exact")
     assert {r.key() for r in ideal.runs()}.isdisjoint(r.key() for r in published.runs())
     assert all(r.periphery == "ideal" and r.max_tile_inputs == 0 for r in ideal.runs())
     with pytest.raises(InputError, match="setup must be one of ideal, aihwkit"):

@@ -99,3 +99,35 @@ def test_mixed_precision_transfers_at_aihwkits_granularity() -> None:
     assert eps > 2 * dev.dw_min
     plain = TrainConfig(device=name, algorithm="mixed-precision", hidden=[8])
     assert cfg.key() != plain.model_copy(update={"mp_epsilon": eps}).key()
+
+
+def test_mixed_precision_pulse_train_transfers_are_an_option(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """``mp_transfer: pulse-trains`` reaches every tile's transfer with the run's BL,
+    keys the run apart (the default keeps old keys), repeats itself under a seed, and
+    fires other pulses than the exact transfer from the same start; unknown modes are
+    errors that list the known ones."""
+    import torch
+
+    from pulsetrain.training.algorithms import MixedPrecisionSGD
+    from pulsetrain.training.data import load_mnist
+    from pulsetrain.training.driver import train
+
+    name = "ID161ZR15000-20ns-b-thesis"
+    base = TrainConfig(device=name, algorithm="mixed-precision", hidden=[16], epochs=1,
+                       train_subset=1500, val_size=500, test_subset=500, bl=15)
+    trains = base.model_copy(update={"mp_transfer": "pulse-trains"})
+    assert base.key() == TrainConfig(**{**base.model_dump(), "mp_transfer": "exact"}).key()
+    assert trains.key() != base.key()
+    model = build_mlp([784, 16, 10], builtin_device(name), seed=0)
+    opt, _ = algorithm("mixed-precision").build(model, trains, 0.5)
+    assert (opt.transfer, opt.bl) == ("pulse-trains", 15)  # type: ignore[attr-defined]
+    data = load_mnist(train_subset=1500, val_size=500, test_subset=500)
+    runs = [train(cfg, tmp_path / str(k), data=data).epochs[-1]
+            for k, cfg in enumerate((trains, trains, base))]
+    assert runs[0]["layers"] == runs[1]["layers"] and runs[0]["pulses"] > 0
+    assert runs[0]["layers"] != runs[2]["layers"]
+    with pytest.raises(ValueError, match="exact, pulse-trains"):
+        MixedPrecisionSGD(model, transfer="stochastic")
+    with pytest.raises(ValueError):
+        TrainConfig(device=name, mp_transfer="stochastic")
+    assert torch.is_tensor(opt.chi[0])  # type: ignore[attr-defined]

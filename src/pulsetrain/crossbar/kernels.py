@@ -175,6 +175,7 @@ def warmup() -> None:
     apply_trains(w, bits, sign, bits, sign, dt, 0, "numba")
     apply_counts(w, torch.ones(2, 2, dtype=torch.int64), dt, 0, "numba")
     apply_accumulated(w, torch.ones(2, 2), 0.5, 0.5, dt, 0, "numba")
+    split_accumulated(torch.ones(2, 2), 0.5, 0.5, "numba")
     fused_sgd_update(w, torch.ones(1, 2), torch.ones(1, 2), 0.1, dt, 31, True, True, 0, 0.1)
     draw_train_bits(torch.full((2, 2), 0.5), torch.ones(2, dtype=torch.float64),
                     torch.ones(2, dtype=torch.int64), 0, "numba")
@@ -243,6 +244,26 @@ def apply_counts(w: torch.Tensor, counts: torch.Tensor, dt: DeviceTensors, seed:
     k.counts(_np(w), _np(counts.to(torch.int64).contiguous()), *dt.numpy_views,
              float(dt.c2c), int(seed) & 0xFFFFFFFF, n_up, n_down)
     return int(n_up.sum()), int(n_down.sum())
+
+
+def split_accumulated(chi: torch.Tensor, eps_up: float, eps_down: float,
+                      backend: str = "auto") -> tuple[torch.Tensor, torch.Tensor]:
+    """``n = trunc(χ/ε)`` (int64; ``ε`` is ``eps_up`` where ``χ > 0``, else ``eps_down``)
+    and ``χ −= n·ε`` in place, in float32 as :func:`apply_accumulated` computes them;
+    returns (``n``, each row's max |n|)."""
+    if _resolve(backend, chi) == "torch":
+        up = torch.tensor(eps_up, dtype=chi.dtype, device=chi.device)
+        down = torch.tensor(eps_down, dtype=chi.dtype, device=chi.device)
+        eps = torch.where(chi > 0, up, down)
+        n = torch.trunc(chi / eps)
+        chi.sub_(n * eps)
+        counts = n.to(torch.int64)
+        return counts, counts.abs().amax(dim=1)
+    counts = torch.zeros(chi.shape, dtype=torch.int64)
+    row_max = torch.zeros(chi.shape[0], dtype=torch.int64)
+    _numba_kernels().split_rows(_np(chi), np.float32(eps_up), np.float32(eps_down),
+                                _np(counts), _np(row_max))
+    return counts, row_max
 
 
 def apply_accumulated(w: torch.Tensor, chi: torch.Tensor, eps_up: float, eps_down: float,

@@ -8,7 +8,7 @@ from typing import Any
 import torch
 
 from pulsetrain.crossbar.device_tensors import DeviceTensors
-from pulsetrain.crossbar.kernels import apply_accumulated, apply_counts
+from pulsetrain.crossbar.kernels import apply_accumulated, apply_counts, split_accumulated
 from pulsetrain.crossbar.mvm import Ideal, Periphery, backward_outputs, forward_outputs
 from pulsetrain.crossbar.pulse_trains import pulsed_sgd_update
 from pulsetrain.devices.lut import LutDevice
@@ -129,9 +129,25 @@ class AnalogTile:
         return up, down
 
     def transfer_accumulator(self, chi: torch.Tensor, eps_up: float, eps_down: float,
-                             seed: int = 0) -> tuple[int, int]:
-        """Fire ``trunc(χ/ε)`` pulses per device and keep the remainder in ``chi``
-        (mixed precision; ``chi`` float32, updated in place)."""
+                             seed: int = 0, bl: int = 0) -> tuple[int, int]:
+        """Fire ``n = trunc(χ/ε)`` pulses per device and keep the remainder ``χ − n·ε`` in
+        ``chi`` (mixed precision; ``chi`` float32, updated in place).
+
+        ``bl`` = 0: exactly |n| pulses.  ``bl`` > 0: as AIHWKit's mixed precision, each
+        row's counts are one stochastic pulse-train update (:meth:`pulsed_update` with
+        ``x`` = the row's ``n``, ``δ`` = −1 on that row, ``lr`` = ``dw_min`` = 1, update
+        and BL management: BL = min(max |n| of the row, ``bl``)): |n| pulses on average
+        while max |n| ≤ ``bl``, fewer beyond."""
+        if bl > 0:
+            counts, row_max = split_accumulated(chi, eps_up, eps_down, self.backend)
+            rows = torch.nonzero(row_max > 0).flatten()
+            if rows.numel() == 0:
+                return 0, 0
+            d = torch.zeros(rows.numel(), counts.shape[0], dtype=torch.float32,
+                            device=chi.device)
+            d[torch.arange(rows.numel(), device=chi.device), rows] = -1.0
+            return self.pulsed_update(counts[rows].to(torch.float32), d, 1.0, bl, True, True,
+                                      seed, 1.0)
         up, down = apply_accumulated(self.w, chi, eps_up, eps_down, self.dt, seed,
                                      self.backend)
         self.pulses.up += up

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pulsetrain.devices.builtin import FAMILY, RECIPE_SUFFIX, builtin_family, resolve_device
 from pulsetrain.energy.costs import DEFAULT_DIGITAL_OP_J
 from pulsetrain.energy.read import ReadEnergyModel
-from pulsetrain.errors import InputError, describe_validation_error, did_you_mean
+from pulsetrain.errors import InputError, and_list, describe_validation_error, did_you_mean
 from pulsetrain.training.config import (
     Algorithm,
     TorchDevice,
@@ -148,7 +148,7 @@ class StudyConfig(BaseModel):
                 problems.append(f"train.{key}: not a training option"
                                 f"{did_you_mean(key, fields - set(STUDY_SETS))}")
             elif key in owners and not names & set(owners[key]):
-                problems.append(f"train.{key}: applies to {' and '.join(owners[key])}, none "
+                problems.append(f"train.{key}: applies to {and_list(owners[key])}, none "
                                 "of which is in the study's algorithms")
             else:
                 continue
@@ -315,12 +315,14 @@ REPRODUCE_RECIPES = ("measured", "thesis", "both")
 REPRODUCE_SETUPS: dict[str, dict[str, Any]] = {
     "ideal": {},
     "aihwkit": {"periphery": "aihwkit-default", "granularity": "aihwkit",
-                "mp_epsilon": "aihwkit", "max_tile_inputs": 512, "max_tile_outputs": 512},
+                "mp_epsilon": "aihwkit", "mp_transfer": "pulse-trains",
+                "max_tile_inputs": 512, "max_tile_outputs": 512},
 }
 """Simulator settings of :func:`reproduce_config`: ``ideal`` (pulsetrain's defaults: ideal
 MVMs, one tile per layer, the device's granularity) or ``aihwkit`` (what the published
 study's AIHWKit runs used: default IOParameters, tiles of at most 512 inputs/outputs,
-AIHWKit's granularity for SGD's pulse management and mixed precision's transfers)."""
+AIHWKit's granularity for SGD's pulse management and mixed precision's transfers, and
+mixed precision's transfers as pulse trains)."""
 
 
 def reproduce_config(quick: bool, recipe: str = "measured", setup: str = "ideal"

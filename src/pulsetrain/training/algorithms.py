@@ -144,6 +144,10 @@ class StochasticPulseSGD(AnalogOptimizer):
                                  self.layer_seed(index), self.granularity)
 
 
+TRANSFER_MODES = ("exact", "pulse-trains")
+"""How :class:`MixedPrecisionSGD` fires its transfers."""
+
+
 class MixedPrecisionSGD(AnalogOptimizer):
     """Mixed-precision SGD (Nandakumar et al. 2020).
 
@@ -153,14 +157,23 @@ class MixedPrecisionSGD(AnalogOptimizer):
         n = trunc(χ / ε)  (ε_up where χ > 0, ε_down where χ < 0)
         apply |n| pulses of sign(n) to each device; χ −= n·ε
 
-    ``ε`` defaults to the device granularity ``dw_min``.  ``digital_updates``
-    counts accumulator multiply-adds (batch × out × in per step).
+    ``ε`` defaults to the device granularity ``dw_min``.  ``transfer="pulse-trains"``
+    fires the same ``n`` as AIHWKit's ``MixedPrecisionCompound`` does: each row's counts
+    as one stochastic pulse-train update (``x`` = the row's ``n``, ``δ`` one-hot, update
+    and BL management, BL = min(max |n| of the row, ``bl``)), so a device gets |n|
+    pulses on average, not exactly (:meth:`AnalogTile.transfer_accumulator`).
+    ``digital_updates`` counts accumulator multiply-adds (batch × out × in per step).
     """
 
     def __init__(self, model: nn.Module, lr: float = 0.5, epsilon: float | None = None,
                  epsilon_up: float | None = None, epsilon_down: float | None = None,
-                 seed: int = 0) -> None:
+                 seed: int = 0, transfer: str = "exact", bl: int = 31) -> None:
         super().__init__(model, lr, seed)
+        if transfer not in TRANSFER_MODES:
+            raise ValueError(f"transfer must be one of {', '.join(TRANSFER_MODES)}, got "
+                             f"{transfer!r}")
+        check_bl(bl)
+        self.transfer, self.bl = transfer, bl
         for name, value in (("epsilon", epsilon), ("epsilon_up", epsilon_up),
                             ("epsilon_down", epsilon_down)):
             if value is not None and not value > 0:
@@ -177,7 +190,8 @@ class MixedPrecisionSGD(AnalogOptimizer):
         chi.addmm_(d.T.to(chi), x.to(chi), alpha=-lr)
         self.digital_updates += x.shape[0] * chi.numel()
         layer.tile.transfer_accumulator(chi, self.eps_up[index], self.eps_down[index],
-                                        self.layer_seed(index))
+                                        self.layer_seed(index),
+                                        self.bl if self.transfer == "pulse-trains" else 0)
 
     def epoch_metrics(self) -> dict[str, Any]:
         return {"digital_updates_total": self.digital_updates}

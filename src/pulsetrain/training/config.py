@@ -15,7 +15,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 import pulsetrain.crossbar.periphery  # noqa: F401  (registers the aihwkit-default read-out)
 from pulsetrain.crossbar.mvm import PERIPHERY, make_periphery
-from pulsetrain.errors import InputError, describe_validation_error, did_you_mean
+from pulsetrain.errors import InputError, and_list, describe_validation_error, did_you_mean
 from pulsetrain.training.registry import ALGORITHMS, algorithm, owned_options
 
 if sys.version_info >= (3, 11):
@@ -103,6 +103,11 @@ class TrainConfig(BaseModel):
         None, description="mixed precision's transfer threshold; default: the device's "
         "dw_min; aihwkit: the granularity AIHWKit's MixedPrecisionCompound takes from the "
         "exported device (as the published study's simulator did)")
+    mp_transfer: Literal["exact", "pulse-trains"] = Field(
+        "exact", description="how mixed precision fires its transfers: exact (each device "
+        "gets exactly trunc(chi/eps) pulses) or pulse-trains (AIHWKit's "
+        "MixedPrecisionCompound: each row's counts as one stochastic pulse-train update "
+        "with update and BL management, BL at most bl; as many pulses on average)")
     granularity: Annotated[float, Field(gt=0)] | Literal["aihwkit"] | None = Field(
         None, description="dw_min assumed by SGD pulse management; default: the device's; "
         "aihwkit: the granularity AIHWKit uses for the exported PiecewiseStepDevice "
@@ -174,7 +179,7 @@ class TrainConfig(BaseModel):
                 continue
             if getattr(self, option) != type(self).model_fields[option].get_default(
                     call_default_factory=True):
-                problems.append(f"option {option!r} applies to {' and '.join(owners)}, not "
+                problems.append(f"option {option!r} applies to {and_list(owners)}, not "
                                 f"to algorithm {self.algorithm!r}")
         if problems:
             raise ValueError("\n".join(problems))

@@ -89,13 +89,14 @@ class MixedPrecision(TrainingAlgorithm):
 
     name = "mixed-precision"
     default_lr = 0.5
-    options = ("mp_epsilon",)
+    options = ("mp_epsilon", "mp_transfer", "bl")
 
     def build(self, model: nn.Module, cfg: TrainConfig, lr: float
               ) -> tuple[torch.optim.Optimizer, SymmetryShiftReport | None]:
         eps = (_aihwkit_granularity(model, "mp_epsilon") if cfg.mp_epsilon == "aihwkit"
                else cfg.mp_epsilon)
-        return MixedPrecisionSGD(model, lr=lr, epsilon=eps, seed=cfg.seed), None
+        return MixedPrecisionSGD(model, lr=lr, epsilon=eps, seed=cfg.seed,
+                                 transfer=cfg.mp_transfer, bl=cfg.bl), None
 
 
 @register_algorithm
