@@ -80,8 +80,8 @@ def test_reproduce_configs_per_recipe() -> None:
     thesis.check()  # every device carries what the study needs
     with pytest.raises(InputError, match="recipe must be one of"):
         reproduce_config(True, "nope")
-    with pytest.raises(ValueError, match=r"options\.bl: not an option of algorithm"):
-        StudyConfig(algorithms=[{"name": "mixed-precision", "options": {"bl": 7}}])
+    with pytest.raises(ValueError, match=r"options\.sp_offset: not an option of algorithm"):
+        StudyConfig(algorithms=[{"name": "mixed-precision", "options": {"sp_offset": 0.1}}])
 
 
 def test_reproduce_with_the_published_simulator_settings() -> None:
