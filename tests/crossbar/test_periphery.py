@@ -175,3 +175,16 @@ def test_compiled_read_out_gives_the_torch_read_outs_bits(
         assert fast[2] > 96 * 1.2  # bound management did re-read samples
         n = fast[0].numel() - 96 * 12
         assert 0 < int(fast[0][n:].sum()) < 96 * 12  # some outputs masked, not all
+
+
+def test_read_out_parameters_swapped_after_construction_take_effect() -> None:
+    """The compiled read-out works its constants out once per parameter set; replacing a
+    direction's parameters on a built periphery still applies the new ones (here: no
+    output noise, so two reads agree exactly, where with noise they did not)."""
+    g = torch.Generator().manual_seed(4)
+    x = torch.rand(32, 20, generator=g)
+    w = torch.rand(6, 20, generator=g) * 0.2
+    io = IOPeriphery(seed=1)
+    assert not torch.equal(io.forward(x, w), io.forward(x, w))
+    io.fwd = IOParams.model_validate({**io.fwd.model_dump(), "out_noise": 0.0})
+    assert torch.equal(io.forward(x, w), io.forward(x, w))

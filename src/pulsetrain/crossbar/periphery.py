@@ -201,16 +201,17 @@ class IOPeriphery(Periphery):
         self.mask_backward_at_bound = mask_backward_at_bound
         self.gen = torch.Generator().manual_seed(int(seed) & 0xFFFF_FFFF_FFFF)
         self._mask: torch.Tensor | None = None
-        self._compiled_fwd = _Compiled.of(self.fwd)
-        self._compiled_bwd = _Compiled.of(self.bwd)
-        self._want_mask = mask_backward_at_bound and self.fwd.out_bound > 0
+        self._compiled_cache: dict[int, tuple[IOParams, _Compiled]] = {}
 
     def _compiled(self, p: IOParams) -> _Compiled:
-        if p is self.fwd:
-            return self._compiled_fwd
-        if p is self.bwd:
-            return self._compiled_bwd
-        return _Compiled.of(p)
+        """``p`` as the compiled read-out takes it, worked out once per ``IOParams``
+        object (frozen, so its values cannot change behind the cache)."""
+        hit = self._compiled_cache.get(id(p))
+        if hit is None or hit[0] is not p:
+            if len(self._compiled_cache) > 8:  # parameters swapped many times: start over
+                self._compiled_cache.clear()
+            hit = self._compiled_cache[id(p)] = (p, _Compiled.of(p))
+        return hit[1]
 
     @property
     def is_ideal(self) -> bool:
@@ -333,8 +334,8 @@ class IOPeriphery(Periphery):
         return y, torch.from_numpy(final), passes, (mask if want_mask else None)
 
     def forward(self, x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-        want = self._want_mask and self.training
-        c = self._compiled_fwd
+        want = self.mask_backward_at_bound and self.fwd.out_bound > 0 and self.training
+        c = self._compiled(self.fwd)
         if c.applies(x):
             out, _, _, self._mask = self._mvm_compiled(x, weight.T, self.fwd, c, True, False,
                                                         want)
@@ -348,7 +349,7 @@ class IOPeriphery(Periphery):
     def backward(self, d: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
         mask = self._mask if self._mask is not None and self._mask.shape == d.shape else None
         self._mask = None
-        c = self._compiled_bwd
+        c = self._compiled(self.bwd)
         if c.applies(d):
             out, _, _, _ = self._mvm_compiled(d, weight, self.bwd, c, False, True,
                                               zeroed=mask)
