@@ -389,47 +389,49 @@ def accumulated_rows(w, chi, eps_up, eps_down, lut_up, lut_down,
     out_n, in_n = w.shape
     tab_c, tab_s = node_tables(lut_up, lut_down)
     for i in prange(out_n):
-        n_due = 0  # most rows fire nothing at a given step: no buffers then (a full
-        for j in range(in_n):  # count, not an early exit: this loop vectorises)
-            c = chi[i, j]
-            if int(c / (eps_up if c > 0 else eps_down)) != 0:
-                n_due += 1
-        if n_due == 0:
+        n_due = due_in_row(chi, i, eps_up, eps_down)
+        if n_due == 0:  # most rows fire nothing at a given step: no buffers then
             continue
         row = np.zeros(in_n, np.int64)
-        for j in range(in_n):
-            c = chi[i, j]
-            e = eps_up if c > 0 else eps_down
-            n = int(c / e)
-            if n != 0:
-                chi[i, j] = c - np.float32(n) * e
-                row[j] = n
+        split_row(chi, i, eps_up, eps_down, row)
         n_up[i], n_down[i] = count_row(w, i, row, n_due, lut_up, lut_down, gain_up,
                                        gain_down, w_min, w_max, c2c, seed, tab_c, tab_s)
+
+@njit(cache=True)
+def due_in_row(chi, i, eps_up, eps_down):
+    """How many devices of row ``i`` have a transfer due (``trunc(χ/ε) ≠ 0``; a full
+    count, not an early exit: this loop vectorises)."""
+    n_due = 0
+    for j in range(chi.shape[1]):
+        c = chi[i, j]
+        if int(c / (eps_up if c > 0 else eps_down)) != 0:
+            n_due += 1
+    return n_due
+
+
+@njit(cache=True)
+def split_row(chi, i, eps_up, eps_down, row):
+    """``row = trunc(χ_i/ε)`` where nonzero (``row`` comes zeroed) and ``χ_i −= row·ε``;
+    returns max |row|."""
+    m = 0
+    for j in range(chi.shape[1]):
+        c = chi[i, j]
+        e = eps_up if c > 0 else eps_down
+        n = int(c / e)
+        if n != 0:
+            chi[i, j] = c - np.float32(n) * e
+            row[j] = n
+            m = max(m, abs(n))
+    return m
+
 
 @njit(parallel=True, cache=True)
 def split_rows(chi, eps_up, eps_down, counts, row_max):
     """``counts = trunc(χ/ε)``, ``χ −= counts·ε`` (as :func:`accumulated_rows`), and
     each row's max |count|; ``counts`` and ``row_max`` come zeroed."""
-    out_n, in_n = chi.shape
-    for i in prange(out_n):
-        n_due = 0  # most rows transfer nothing at a given step (this loop vectorises)
-        for j in range(in_n):
-            c = chi[i, j]
-            if int(c / (eps_up if c > 0 else eps_down)) != 0:
-                n_due += 1
-        if n_due == 0:
-            continue
-        m = 0
-        for j in range(in_n):
-            c = chi[i, j]
-            e = eps_up if c > 0 else eps_down
-            n = int(c / e)
-            if n != 0:
-                chi[i, j] = c - np.float32(n) * e
-                counts[i, j] = n
-                m = max(m, abs(n))
-        row_max[i] = m
+    for i in prange(chi.shape[0]):
+        if due_in_row(chi, i, eps_up, eps_down):
+            row_max[i] = split_row(chi, i, eps_up, eps_down, counts[i])
 
 @njit(cache=True)
 def sgd_update(w, x, d, lr, dw_min, bl, update_management, bl_management, seed_x, seed_d,

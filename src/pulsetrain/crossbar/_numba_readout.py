@@ -14,21 +14,49 @@ from numba import njit
 
 
 @njit(cache=True)
+def _dac_row(x, b, s, step, bound, zeroed, use_zeroed, out):
+    """Row ``b`` of :func:`dac` at input scale ``s`` (entries flagged in ``zeroed`` read as
+    0 with ``use_zeroed``)."""
+    for j in range(x.shape[1]):
+        v = x[b, j] / s
+        if use_zeroed and zeroed[b, j]:
+            v = np.float32(0.0)
+        if step > 0:
+            v = np.float32(np.rint(v / step)) * step
+        if v > bound:
+            v = bound
+        elif v < -bound:
+            v = -bound
+        out[b, j] = v
+
+
+@njit(cache=True)
 def dac(x, scale, step, bound, out):
     """``out = clip(step·round((x / scale[:, None]) / step), ±bound)`` (no rounding when
     ``step`` is 0; round half to even)."""
-    rows, cols = x.shape
-    for b in range(rows):
-        s = scale[b]
-        for j in range(cols):
-            v = x[b, j] / s
-            if step > 0:
-                v = np.float32(np.rint(v / step)) * step
-            if v > bound:
-                v = bound
-            elif v < -bound:
-                v = -bound
-            out[b, j] = v
+    none = np.zeros((0, 0), np.bool_)
+    for b in range(x.shape[0]):
+        _dac_row(x, b, scale[b], step, bound, none, False, out)
+
+
+@njit(cache=True)
+def _adc_row(y, noise, b, sigma, step, bound, check_negative):
+    """Row ``b`` of :func:`adc` in place; returns its over-the-bound flag."""
+    flag = False
+    for i in range(y.shape[1]):
+        v = y[b, i]
+        if sigma > 0:
+            v = v + noise[b, i] * sigma
+        if step > 0:
+            v = np.float32(np.rint(v / step)) * step
+        if v > bound or (check_negative and v < -bound):
+            flag = True
+        if v > bound:
+            v = bound
+        elif v < -bound:
+            v = -bound
+        y[b, i] = v
+    return flag
 
 
 @njit(cache=True)
@@ -36,23 +64,8 @@ def adc(y, noise, sigma, step, bound, check_negative, over):
     """In place: ``y += noise·sigma`` (when ``sigma`` > 0), ``y = step·round(y / step)``
     (when ``step`` > 0), ``over[b]`` = some ``y[b, i] > bound`` (or ``< −bound`` with
     ``check_negative``) before ``y`` is clipped to ±``bound``."""
-    rows, cols = y.shape
-    for b in range(rows):
-        flag = False
-        for i in range(cols):
-            v = y[b, i]
-            if sigma > 0:
-                v = v + noise[b, i] * sigma
-            if step > 0:
-                v = np.float32(np.rint(v / step)) * step
-            if v > bound or (check_negative and v < -bound):
-                flag = True
-            if v > bound:
-                v = bound
-            elif v < -bound:
-                v = -bound
-            y[b, i] = v
-        over[b] = flag
+    for b in range(y.shape[0]):
+        over[b] = _adc_row(y, noise, b, sigma, step, bound, check_negative)
 
 
 @njit(cache=True)
@@ -82,17 +95,7 @@ def scale_and_dac(x, zeroed, use_zeroed, mode, nm_thres, step, bound, out):
         zero[b] = m <= 0
         s = np.float32(1.0) if m <= 0 else m
         safe[b] = s
-        for j in range(cols):
-            v = x[b, j] / s
-            if use_zeroed and zeroed[b, j]:
-                v = np.float32(0.0)
-            if step > 0:
-                v = np.float32(np.rint(v / step)) * step
-            if v > bound:
-                v = bound
-            elif v < -bound:
-                v = -bound
-            out[b, j] = v
+        _dac_row(x, b, s, step, bound, zeroed, use_zeroed, out)
     return safe, zero
 
 
@@ -103,23 +106,9 @@ def adc_and_rescale(y, noise, sigma, step, bound, check_negative, managed, scale
     nothing over the bound) — the rescaling ``y[b] *= out_scale·α_b`` (0 for ``zero``
     rows; ``final[b]`` gets that row's scale) and, with ``want_mask``, the gradient mask
     ``|y| ≥ mask_bound`` of the rescaled row; returns whether some row is over."""
-    rows, cols = y.shape
     some = False
-    for b in range(rows):
-        flag = False
-        for i in range(cols):
-            v = y[b, i]
-            if sigma > 0:
-                v = v + noise[b, i] * sigma
-            if step > 0:
-                v = np.float32(np.rint(v / step)) * step
-            if v > bound or (check_negative and v < -bound):
-                flag = True
-            if v > bound:
-                v = bound
-            elif v < -bound:
-                v = -bound
-            y[b, i] = v
+    for b in range(y.shape[0]):
+        flag = _adc_row(y, noise, b, sigma, step, bound, check_negative)
         over[b] = flag
         if managed and flag:
             some = True
