@@ -7,6 +7,8 @@ images, one epoch per algorithm after a warm-up epoch of 640 images, best of
 ``--repeats``; prints seconds per epoch and the ratio to the float baseline (torch
 ``nn.Linear`` + ``torch.optim.SGD``, same data and batches) and states torch's threads.
 The goal of the Tiki-Taka issue: ``ttv2``, ``c-ttv2`` and ``agad`` at most 2.5× float.
+``mixed-precision:pulse-trains`` is mixed precision firing its transfers as AIHWKit's
+pulse trains (``mp_transfer``).
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from bench_periphery import epoch_data, epoch_seconds  # same timing (benchmarks
 
 from pulsetrain.training.config import TrainConfig
 
-ALGORITHMS = ("float", "sgd", "mixed-precision", "ttv2", "c-ttv2", "agad")
+ALGORITHMS = ("float", "sgd", "mixed-precision", "mixed-precision:pulse-trains", "ttv2",
+              "c-ttv2", "agad")
+"""``mixed-precision:pulse-trains``: mixed precision with ``mp_transfer: pulse-trains``."""
 
 
 def main() -> None:
@@ -30,11 +34,13 @@ def main() -> None:
     data, warm = epoch_data(args.images, args.device)
     seconds: dict[str, float] = {}
     for alg in args.algorithms:
-        cfg = TrainConfig(device=args.device, algorithm=alg, epochs=1)
+        name, _, transfer = alg.partition(":")
+        cfg = TrainConfig(device=args.device, algorithm=name, epochs=1,
+                          **({"mp_transfer": transfer} if transfer else {}))
         seconds[alg] = epoch_seconds(cfg, data, warm, args.repeats)
         base = seconds.get("float")
         ratio = f"{seconds[alg] / base:5.2f}× float" if base else ""
-        print(f"{alg:16s} {seconds[alg]:7.2f} s/epoch  {ratio}", flush=True)
+        print(f"{alg:28s} {seconds[alg]:7.2f} s/epoch  {ratio}", flush=True)
 
 
 if __name__ == "__main__":
