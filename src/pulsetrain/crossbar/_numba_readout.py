@@ -10,7 +10,7 @@ cost of each torch call, not by the arithmetic.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 
 @njit(cache=True)
@@ -68,7 +68,7 @@ def adc(y, noise, sigma, step, bound, check_negative, over):
         over[b] = _adc_row(y, noise, b, sigma, step, bound, check_negative)
 
 
-@njit(cache=True)
+@njit(parallel=True, cache=True)
 def scale_and_dac(x, zeroed, use_zeroed, mode, nm_thres, step, bound, out):
     """Noise management and :func:`dac` in one call: per row ``α`` (``mode`` 0:
     abs-max capped at ``nm_thres`` > 0; 1: the constant ``nm_thres`` or 1; 2: none, 1),
@@ -78,7 +78,7 @@ def scale_and_dac(x, zeroed, use_zeroed, mode, nm_thres, step, bound, out):
     rows, cols = x.shape
     safe = np.empty(rows, np.float32)
     zero = np.empty(rows, np.bool_)
-    for b in range(rows):
+    for b in prange(rows):  # rows are independent: the same bits on any thread count
         if mode == 0:
             m = np.float32(0.0)
             for j in range(cols):
@@ -99,22 +99,19 @@ def scale_and_dac(x, zeroed, use_zeroed, mode, nm_thres, step, bound, out):
     return safe, zero
 
 
-@njit(cache=True)
+@njit(parallel=True, cache=True)
 def adc_and_rescale(y, noise, sigma, step, bound, check_negative, managed, scale, zero,
                     out_scale, mask_bound, want_mask, over, final, mask):
     """:func:`adc`, then — for every row that needs no re-read (``managed`` false, or
     nothing over the bound) — the rescaling ``y[b] *= out_scale·α_b`` (0 for ``zero``
     rows; ``final[b]`` gets that row's scale) and, with ``want_mask``, the gradient mask
     ``|y| ≥ mask_bound`` of the rescaled row; returns whether some row is over."""
-    some = False
-    for b in range(y.shape[0]):
+    for b in prange(y.shape[0]):  # rows are independent: the same bits on any threads
         flag = _adc_row(y, noise, b, sigma, step, bound, check_negative)
         over[b] = flag
-        if managed and flag:
-            some = True
-        else:
+        if not (managed and flag):
             _finish_row(y, b, scale, zero, out_scale, mask_bound, want_mask, final, mask)
-    return some
+    return managed and over.any()
 
 
 @njit(cache=True)
