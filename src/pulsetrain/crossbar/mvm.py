@@ -168,13 +168,16 @@ class HasPeriphery(Protocol):
     def periphery(self) -> Periphery: ...
 
 
+def _stacked(parts: list[torch.Tensor]) -> torch.Tensor:
+    """The runs' outputs as one (R, …) tensor; a run alone is a view, not a copy."""
+    return parts[0].unsqueeze(0) if len(parts) == 1 else torch.stack(parts)
+
+
 def _product(a: torch.Tensor, b: torch.Tensor, batched: bool) -> torch.Tensor:
     """``a[r] @ b[r]`` for every r: one ``bmm``, or a matrix product per run."""
     if batched:
         return torch.bmm(a, b)
-    if a.shape[0] == 1:  # a run alone: no copy into a stack
-        return (a[0] @ b[0]).unsqueeze(0)
-    return torch.stack([a[r] @ b[r] for r in range(a.shape[0])])
+    return _stacked([a[r] @ b[r] for r in range(a.shape[0])])
 
 
 def forward_outputs(x: torch.Tensor, weight: torch.Tensor, owners: Sequence[HasPeriphery],
@@ -186,9 +189,7 @@ def forward_outputs(x: torch.Tensor, weight: torch.Tensor, owners: Sequence[HasP
         for r, o in enumerate(owners):
             o.periphery.count_inputs(x[r], weight.shape[1])
         return _product(x, weight.transpose(1, 2), batched)
-    if len(owners) == 1:
-        return owners[0].periphery.forward(x[0], weight[0]).unsqueeze(0)
-    return torch.stack([o.periphery.forward(x[r], weight[r]) for r, o in enumerate(owners)])
+    return _stacked([o.periphery.forward(x[r], weight[r]) for r, o in enumerate(owners)])
 
 
 def backward_outputs(d: torch.Tensor, weight: torch.Tensor, owners: Sequence[HasPeriphery],
@@ -198,9 +199,7 @@ def backward_outputs(d: torch.Tensor, weight: torch.Tensor, owners: Sequence[Has
         for r, o in enumerate(owners):
             o.periphery.count_inputs(d[r], weight.shape[2], transposed=True)
         return _product(d, weight, batched)
-    if len(owners) == 1:
-        return owners[0].periphery.backward(d[0], weight[0]).unsqueeze(0)
-    return torch.stack([o.periphery.backward(d[r], weight[r]) for r, o in enumerate(owners)])
+    return _stacked([o.periphery.backward(d[r], weight[r]) for r, o in enumerate(owners)])
 
 
 class MVMLayer(HasPeriphery, Protocol):

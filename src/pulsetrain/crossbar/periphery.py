@@ -342,7 +342,7 @@ class IOPeriphery(Periphery):
             return out
         out, _, _ = self._mvm(x, weight.T, self.fwd, managed=True, transposed=False)
         if want:
-            b = MASK_FRACTION * self.fwd.out_scale * self.fwd.out_bound
+            b = float(c.mask_bound)  # the same float32 bound as the compiled mask's
             self._mask = (out >= b) | (out <= -b)
         return out
 

@@ -19,7 +19,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import partial
-from typing import Any
+from typing import Any, Literal, get_args
 
 import torch
 from torch import nn
@@ -144,8 +144,9 @@ class StochasticPulseSGD(AnalogOptimizer):
                                  self.layer_seed(index), self.granularity)
 
 
-TRANSFER_MODES = ("exact", "pulse-trains")
-"""How :class:`MixedPrecisionSGD` fires its transfers."""
+TransferMode = Literal["exact", "pulse-trains"]
+"""How :class:`MixedPrecisionSGD` fires its transfers (``mp_transfer`` in configs)."""
+TRANSFER_MODES: tuple[str, ...] = get_args(TransferMode)
 
 
 class MixedPrecisionSGD(AnalogOptimizer):

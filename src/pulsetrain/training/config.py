@@ -16,6 +16,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 import pulsetrain.crossbar.periphery  # noqa: F401  (registers the aihwkit-default read-out)
 from pulsetrain.crossbar.mvm import PERIPHERY, make_periphery
 from pulsetrain.errors import InputError, and_list, describe_validation_error, did_you_mean
+from pulsetrain.training.algorithms import TransferMode
 from pulsetrain.training.registry import ALGORITHMS, algorithm, owned_options
 
 if sys.version_info >= (3, 11):
@@ -103,7 +104,7 @@ class TrainConfig(BaseModel):
         None, description="mixed precision's transfer threshold; default: the device's "
         "dw_min; aihwkit: the granularity AIHWKit's MixedPrecisionCompound takes from the "
         "exported device (as the published study's simulator did)")
-    mp_transfer: Literal["exact", "pulse-trains"] = Field(
+    mp_transfer: TransferMode = Field(
         "exact", description="how mixed precision fires its transfers: exact (each device "
         "gets exactly trunc(chi/eps) pulses) or pulse-trains (AIHWKit's "
         "MixedPrecisionCompound: each row's counts as one stochastic pulse-train update "
