@@ -1,4 +1,4 @@
-"""AIHWKit 1.1.0 with its default read-out on the thesis-recipe devices, thesis setup.
+"""AIHWKit with its default read-out on the thesis-recipe devices, thesis setup.
 
     .venv/bin/python scripts/aihwkit_default_io_runs.py OUT.json \
         [--runs ID161ZR15000-200us-thesis:sgd \
@@ -15,7 +15,10 @@ reported for that run, the default) or ``DEVICE:sp-shift:0.36``.
 published study's AIHWKit did (tiles of at most 512 inputs: the first layer on two).
 The runs go two at a time, one AIHWKit process each (1 torch thread each); results are
 written to OUT.json (final and per-epoch test accuracy) for docs/training.md, next to
-pulsetrain's ``periphery: aihwkit-default``.
+pulsetrain's ``periphery: aihwkit-default``.  The AIHWKit venv is ``.venv-aihwkit``
+(1.1.0) unless ``PULSETRAIN_AIHWKIT_PYTHON`` names another, e.g. the published study's
+own version, 0.9.2 (``AIHWKIT_VERSION=0.9.2 PYTHON=python3.10
+scripts/setup-aihwkit.sh``); OUT.json records the version under ``"aihwkit"``.
 """
 
 from __future__ import annotations
@@ -54,7 +57,9 @@ def main() -> None:
     if not aihwkit_available():
         raise SystemExit("AIHWKit venv missing: bash scripts/setup-aihwkit.sh")
     data = load_mnist()
-    results: dict[str, dict[str, object]] = {}
+    version = run_aihwkit("version")
+    print(f"AIHWKit {version['aihwkit']} (torch {version['torch']})", flush=True)
+    results: dict[str, object] = {"aihwkit": version}
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "mnist.npz"
         np.savez(path, x_train=data.train.x.numpy(), y_train=data.train.y.numpy(),
