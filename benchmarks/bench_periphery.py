@@ -1,7 +1,7 @@
 """Cost of the non-ideal read-out: seconds per epoch, ideal vs aihwkit-default, and AIHWKit.
 
     .venv/bin/python benchmarks/bench_periphery.py [--images 12000] [--device NAME]
-        [--repeats N] [--breakdown]
+        [--repeats N] [--after EPOCHS] [--breakdown]
 
 The thesis network (784-256-128-10 sigmoid, batch 64) on ``--images`` training images of
 MNIST, one epoch (after a warm-up epoch of 640 images) per algorithm and setting, best of
@@ -15,7 +15,10 @@ published study's configuration (default IOParameters, default mapping) on the s
 exported device, in its own process, same torch thread count.  Prints the table of
 docs/performance.md; states torch threads.  ``--breakdown`` instead times the
 read-out with its parts switched off in turn (perfect reads, no output noise, no gradient
-mask; one tile per layer).
+mask; one tile per layer).  ``--after EPOCHS`` first trains every setting (and AIHWKit)
+for EPOCHS epochs of the same images and times the epochs after them: the read-out's cost
+grows as training drives outputs to the ADC bound (more samples re-read by bound
+management), so early epochs alone understate it.
 """
 
 from __future__ import annotations
@@ -49,17 +52,20 @@ def epoch_seconds(cfg: TrainConfig, data, warm, repeats: int) -> float:  # type:
 
 
 def interleaved_epoch_seconds(cfgs: list[TrainConfig], data, warm,  # type: ignore[no-untyped-def]
-                              repeats: int) -> list[float]:
+                              repeats: int, after: int = 0) -> list[float]:
     """Best of ``repeats`` epochs of each config, timed in rounds (one epoch of each per
-    round), so that a slow spell of a shared machine falls on all of them alike."""
+    round), so that a slow spell of a shared machine falls on all of them alike; after a
+    warm-up epoch and ``after`` untimed epochs of ``data.train``."""
     trainers = [Trainer.build(cfg) for cfg in cfgs]
     for trainer in trainers:
         trainer.train_epoch(warm, 0)
+        for e in range(after):
+            trainer.train_epoch(data.train, e + 1)
     best = [float("inf")] * len(cfgs)
     for k in range(repeats):
         for i, trainer in enumerate(trainers):
             t0 = time.perf_counter()
-            trainer.train_epoch(data.train, k + 1)
+            trainer.train_epoch(data.train, after + k + 1)
             best[i] = min(best[i], time.perf_counter() - t0)
     return best
 
@@ -95,7 +101,7 @@ def breakdown(args: argparse.Namespace, data, warm) -> None:  # type: ignore[no-
                             periphery="ideal" if label == "ideal" else "aihwkit-default",
                             periphery_options=options)  # type: ignore[arg-type]
                 for label, options in PARTS.items()]
-        seconds = interleaved_epoch_seconds(cfgs, data, warm, args.repeats)
+        seconds = interleaved_epoch_seconds(cfgs, data, warm, args.repeats, args.after)
         print(f"| {alg} | " + " | ".join(f"{t:.2f} s ({t / seconds[0]:.2f}×)"
                                          for t in seconds) + " |", flush=True)
 
@@ -105,11 +111,15 @@ def main() -> None:
     ap.add_argument("--images", type=int, default=12_000)
     ap.add_argument("--device", default="ID161ZR15000-200us-thesis")
     ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--after", type=int, default=0, metavar="EPOCHS",
+                    help="time the epochs after EPOCHS untimed epochs of training")
     ap.add_argument("--breakdown", action="store_true",
                     help="instead: the read-out with its parts switched off in turn (one "
                     "tile), × ideal per algorithm")
     args = ap.parse_args()
     data, warm = epoch_data(args.images, args.device)
+    if args.after:
+        print(f"timing the epochs after {args.after} untimed epochs of training", flush=True)
     if args.breakdown:
         breakdown(args, data, warm)
         return
@@ -123,8 +133,8 @@ def main() -> None:
         cfgs = [TrainConfig(**{"algorithm": alg, "device": args.device,  # type: ignore[arg-type]
                                "train_subset": args.images, **options})
                 for options in settings.values()]
-        rows[alg] = dict(zip(settings, interleaved_epoch_seconds(cfgs, data, warm,
-                                                                 args.repeats), strict=True))
+        rows[alg] = dict(zip(settings, interleaved_epoch_seconds(
+            cfgs, data, warm, args.repeats, args.after), strict=True))
         for label, seconds in rows[alg].items():
             print(f"  pulsetrain {alg:16s} {label:16s} {seconds:7.2f} s", flush=True)
     ai: dict[str, float] = {}
@@ -137,11 +147,12 @@ def main() -> None:
             for alg in ("sgd", "mixed-precision"):
                 reply = run_aihwkit("train", device=to_piecewise_step(device), algorithm=alg,
                                     sizes=[784, 256, 128, 10],
-                                    lr=algorithm_entry(alg).default_lr, epochs=args.repeats,
+                                    lr=algorithm_entry(alg).default_lr,
+                                    epochs=args.after + args.repeats,
                                     batch_size=64, seed=0, data=str(path), default_io=True,
                                     thesis_mapping=True, threads=torch.get_num_threads(),
                                     timeout_s=7200)
-                ai[alg] = float(np.min(reply["epoch_seconds"]))
+                ai[alg] = float(np.min(reply["epoch_seconds"][args.after:]))
                 print(f"  AIHWKit    {alg:16s} thesis config    {ai[alg]:7.2f} s", flush=True)
     else:
         print("  AIHWKit: not measured (no venv: bash scripts/setup-aihwkit.sh)")

@@ -14,9 +14,9 @@ from numba import njit, prange
 
 
 @njit(cache=True)
-def _dac_row(x, b, s, step, bound, zeroed, use_zeroed, out):
-    """Row ``b`` of :func:`dac` at input scale ``s`` (entries flagged in ``zeroed`` read as
-    0 with ``use_zeroed``)."""
+def _dac_row(x, b, s, step, bound, zeroed, use_zeroed, out, ob):
+    """Row ``b`` of :func:`dac` at input scale ``s`` into row ``ob`` of ``out`` (entries
+    flagged in ``zeroed`` read as 0 with ``use_zeroed``)."""
     for j in range(x.shape[1]):
         v = x[b, j] / s
         if use_zeroed and zeroed[b, j]:
@@ -27,7 +27,7 @@ def _dac_row(x, b, s, step, bound, zeroed, use_zeroed, out):
             v = bound
         elif v < -bound:
             v = -bound
-        out[b, j] = v
+        out[ob, j] = v
 
 
 @njit(cache=True)
@@ -36,7 +36,30 @@ def dac(x, scale, step, bound, out):
     ``step`` is 0; round half to even)."""
     none = np.zeros((0, 0), np.bool_)
     for b in range(x.shape[0]):
-        _dac_row(x, b, scale[b], step, bound, none, False, out)
+        _dac_row(x, b, scale[b], step, bound, none, False, out, b)
+
+
+@njit(cache=True)
+def dac_rows(x, rows, safe, factor, step, bound, zeroed, use_zeroed, out, scale):
+    """Bound management's re-read, DAC half: for each ``rows[i]`` = b, the input scale
+    ``scale[b] = safe[b]·factor`` and ``out[i]`` = the DAC levels of ``x[b]`` at that
+    scale (as :func:`dac` of the gathered rows; ``zeroed`` as in :func:`scale_and_dac`)."""
+    for i in range(rows.shape[0]):
+        b = rows[i]
+        s = safe[b] * factor
+        scale[b] = s
+        _dac_row(x, b, s, step, bound, zeroed, use_zeroed, out, i)
+
+
+@njit(cache=True)
+def adc_rows(yy, noise, sigma, step, bound, check_negative, again, y, rows):
+    """Bound management's re-read, ADC half: :func:`adc` of ``yy`` (the re-read rows, with
+    their flags in ``again``), each row ``i`` then written to ``y[rows[i]]``."""
+    for i in range(yy.shape[0]):
+        again[i] = _adc_row(yy, noise, i, sigma, step, bound, check_negative)
+        b = rows[i]
+        for j in range(yy.shape[1]):
+            y[b, j] = yy[i, j]
 
 
 @njit(cache=True)
@@ -95,7 +118,7 @@ def scale_and_dac(x, zeroed, use_zeroed, mode, nm_thres, step, bound, out):
         zero[b] = m <= 0
         s = np.float32(1.0) if m <= 0 else m
         safe[b] = s
-        _dac_row(x, b, s, step, bound, zeroed, use_zeroed, out)
+        _dac_row(x, b, s, step, bound, zeroed, use_zeroed, out, b)
     return safe, zero
 
 

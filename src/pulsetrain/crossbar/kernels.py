@@ -192,6 +192,10 @@ def warmup() -> None:
                             np.empty(2, np.bool_), final, np.empty((2, 2), np.bool_))
     readout.finish_rows(x, np.arange(2), safe, zero, f, f, True, final,
                         np.empty((2, 2), np.bool_))
+    readout.dac_rows(x, np.arange(2), safe, f, f, f, np.zeros((2, 2), np.bool_), True,
+                     x.copy(), safe.copy())
+    readout.adc_rows(x, x.copy(), f, f, f, True, np.empty(2, np.bool_), x.copy(),
+                     np.arange(2))
 
 
 def _np(t: torch.Tensor) -> np.ndarray:

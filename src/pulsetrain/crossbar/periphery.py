@@ -108,6 +108,11 @@ def _quantise_(v: torch.Tensor, step: float, stochastic: bool,
     return v.round_().mul_(step)
 
 
+def _bm_res_limit(p: IOParams) -> float:
+    """The largest input-scale factor bound management may reach through ``max_bm_res``."""
+    return p.max_bm_res / p.in_step if p.in_step > 0 else float("inf")
+
+
 def _re_read_clipped(one_pass: Callable[[torch.Tensor, torch.Tensor],
                                          tuple[torch.Tensor, torch.Tensor]],
                      x: torch.Tensor, safe: torch.Tensor, out: torch.Tensor,
@@ -116,7 +121,7 @@ def _re_read_clipped(one_pass: Callable[[torch.Tensor, torch.Tensor],
     at twice the input scale, and again, while some output clips and the limits allow
     (``max_bm_factor``, ``max_bm_res``); writes their outputs into ``out`` and their scale
     into ``scale``; returns the sample reads it added."""
-    limit_res = p.max_bm_res / p.in_step if p.in_step > 0 else float("inf")
+    limit_res = _bm_res_limit(p)
     passes = 0
     r = 1.0
     while todo.numel() and r <= p.max_bm_factor and r <= limit_res:
@@ -307,29 +312,27 @@ class IOPeriphery(Periphery):
                                  check, safe_np, zero_np, c.out_scale, c.mask_bound,
                                  want_mask, over, final, mask_np)
         passes = n
-        if some:
-            if zeroed is not None:  # re-reads see the masked inputs too
-                x = x.masked_fill(zeroed, 0.0)
-            safe = torch.from_numpy(safe_np)
-            rows = np.flatnonzero(over & ~zero_np)
-
-            def one_pass(xin: torch.Tensor, s: torch.Tensor
-                         ) -> tuple[torch.Tensor, torch.Tensor]:
-                xq = torch.empty_like(xin)
-                k.dac(xin.numpy(), s.numpy(), c.d_in, c.inp_bound, xq.numpy())
+        if some:  # bound management: the same passes as _re_read_clipped, fused
+            x_np = x.numpy()
+            zeroed_np = (zeroed if zeroed is not None else _NO_MASK).numpy()
+            scale_np = safe_np.copy()
+            todo = np.flatnonzero(over & ~zero_np)
+            factor = 1.0
+            while todo.size and factor <= p.max_bm_factor and factor <= _bm_res_limit(p):
+                factor *= 2  # re-read only the samples that clipped, at half the input
+                xq = torch.empty((todo.size, x.shape[1]), dtype=x.dtype)
+                k.dac_rows(x_np, todo, safe_np, np.float32(factor), c.d_in, c.inp_bound,
+                           zeroed_np, use_zeroed, xq.numpy(), scale_np)
                 yy = xq @ matrix
                 nz = (torch.randn(yy.shape, generator=self.gen, dtype=yy.dtype)
                       if c.sigma > 0 else yy)
-                again = torch.empty(yy.shape[0], dtype=torch.bool)
-                k.adc(yy.numpy(), nz.numpy(), c.sigma, c.d_out, c.bound, c.negative,
-                      again.numpy())
+                again = np.empty(todo.size, np.bool_)
+                k.adc_rows(yy.numpy(), nz.numpy(), c.sigma, c.d_out, c.bound, c.negative,
+                           again, y_np, todo)
                 self.count(xq, matrix.shape[1], transposed)
-                return yy, again
-
-            scale = safe.clone()
-            passes += _re_read_clipped(one_pass, x, safe, y, scale, torch.from_numpy(rows),
-                                       p)
-            k.finish_rows(y_np, np.flatnonzero(over), scale.numpy(), zero_np, c.out_scale,
+                passes += int(todo.size)
+                todo = todo[again]
+            k.finish_rows(y_np, np.flatnonzero(over), scale_np, zero_np, c.out_scale,
                           c.mask_bound, want_mask, final, mask_np)
         return y, torch.from_numpy(final), passes, (mask if want_mask else None)
 
