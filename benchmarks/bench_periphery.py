@@ -1,7 +1,7 @@
 """Cost of the non-ideal read-out: seconds per epoch, ideal vs aihwkit-default, and AIHWKit.
 
     .venv/bin/python benchmarks/bench_periphery.py [--images 12000] [--device NAME]
-        [--repeats N] [--after EPOCHS] [--breakdown]
+        [--repeats N] [--after EPOCHS] [--hidden 256 128] [--breakdown]
 
 The thesis network (784-256-128-10 sigmoid, batch 64) on ``--images`` training images of
 MNIST, one epoch (after a warm-up epoch of 640 images) per algorithm and setting, best of
@@ -18,7 +18,8 @@ read-out with its parts switched off in turn (perfect reads, no output noise, no
 mask; one tile per layer).  ``--after EPOCHS`` first trains every setting (and AIHWKit)
 for EPOCHS epochs of the same images and times the epochs after them: the read-out's cost
 grows as training drives outputs to the ADC bound (more samples re-read by bound
-management), so early epochs alone understate it.
+management), so early epochs alone understate it.  ``--hidden`` changes the hidden
+layers (both tools; AIHWKit keeps the published IOParameters and mapping).
 """
 
 from __future__ import annotations
@@ -98,6 +99,7 @@ def breakdown(args: argparse.Namespace, data, warm) -> None:  # type: ignore[no-
     print("\n| algorithm | " + " | ".join(PARTS) + " |\n|---|" + "---|" * len(PARTS))
     for alg in ALGORITHMS:
         cfgs = [TrainConfig(algorithm=alg, device=args.device, train_subset=args.images,
+                            hidden=args.hidden,
                             periphery="ideal" if label == "ideal" else "aihwkit-default",
                             periphery_options=options)  # type: ignore[arg-type]
                 for label, options in PARTS.items()]
@@ -111,6 +113,8 @@ def main() -> None:
     ap.add_argument("--images", type=int, default=12_000)
     ap.add_argument("--device", default="ID161ZR15000-200us-thesis")
     ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--hidden", type=int, nargs="+", default=[256, 128],
+                    help="hidden layer sizes (default: the thesis network's 256 128)")
     ap.add_argument("--after", type=int, default=0, metavar="EPOCHS",
                     help="time the epochs after EPOCHS untimed epochs of training")
     ap.add_argument("--breakdown", action="store_true",
@@ -118,6 +122,7 @@ def main() -> None:
                     "tile), × ideal per algorithm")
     args = ap.parse_args()
     data, warm = epoch_data(args.images, args.device)
+    print(f"network 784-{'-'.join(map(str, args.hidden))}-10", flush=True)
     if args.after:
         print(f"timing the epochs after {args.after} untimed epochs of training", flush=True)
     if args.breakdown:
@@ -131,7 +136,8 @@ def main() -> None:
         "tiles": {"periphery": "aihwkit-default", "max_tile_inputs": 512}}
     for alg in ALGORITHMS:
         cfgs = [TrainConfig(**{"algorithm": alg, "device": args.device,  # type: ignore[arg-type]
-                               "train_subset": args.images, **options})
+                               "train_subset": args.images, "hidden": args.hidden,
+                               **options})
                 for options in settings.values()]
         rows[alg] = dict(zip(settings, interleaved_epoch_seconds(
             cfgs, data, warm, args.repeats, args.after), strict=True))
@@ -146,7 +152,7 @@ def main() -> None:
                      x_test=data.test.x.numpy(), y_test=data.test.y.numpy())
             for alg in ("sgd", "mixed-precision"):
                 reply = run_aihwkit("train", device=to_piecewise_step(device), algorithm=alg,
-                                    sizes=[784, 256, 128, 10],
+                                    sizes=[784, *args.hidden, 10],
                                     lr=algorithm_entry(alg).default_lr,
                                     epochs=args.after + args.repeats,
                                     batch_size=64, seed=0, data=str(path), default_io=True,
