@@ -34,7 +34,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeVar
 
 import numpy as np
 import torch
@@ -108,28 +108,22 @@ def _quantise_(v: torch.Tensor, step: float, stochastic: bool,
     return v.round_().mul_(step)
 
 
-def _bm_res_limit(p: IOParams) -> float:
-    """The largest input-scale factor bound management may reach through ``max_bm_res``."""
-    return p.max_bm_res / p.in_step if p.in_step > 0 else float("inf")
+Rows = TypeVar("Rows", torch.Tensor, np.ndarray)
+"""Sample indices as either read-out path keeps them (both index with a bool mask)."""
 
 
-def _re_read_clipped(one_pass: Callable[[torch.Tensor, torch.Tensor],
-                                         tuple[torch.Tensor, torch.Tensor]],
-                     x: torch.Tensor, safe: torch.Tensor, out: torch.Tensor,
-                     scale: torch.Tensor, todo: torch.Tensor, p: IOParams) -> int:
-    """Iterative bound management: read the samples ``todo`` (indices into ``x``) again
-    at twice the input scale, and again, while some output clips and the limits allow
-    (``max_bm_factor``, ``max_bm_res``); writes their outputs into ``out`` and their scale
-    into ``scale``; returns the sample reads it added."""
-    limit_res = _bm_res_limit(p)
+def _re_read_clipped(re_read: Callable[[Rows, float], Any], todo: Rows, p: IOParams) -> int:
+    """Iterative bound management: ``re_read(todo, r)`` reads the samples ``todo`` again
+    at ``r`` times their input scale (and stores their outputs and scale) and returns
+    which of them clip still; ``r`` doubles while some clip and the limits allow
+    (``max_bm_factor``, ``max_bm_res``); returns the sample reads added."""
+    limit_res = p.max_bm_res / p.in_step if p.in_step > 0 else float("inf")
     passes = 0
     r = 1.0
-    while todo.numel() and r <= p.max_bm_factor and r <= limit_res:
+    while len(todo) and r <= p.max_bm_factor and r <= limit_res:
         r *= 2  # re-run only the samples that clipped, at half the input again
-        y, again = one_pass(x[todo], safe[todo] * r)
-        out[todo] = y
-        scale[todo] = safe[todo] * r
-        passes += int(todo.numel())
+        again = re_read(todo, r)
+        passes += len(todo)
         todo = todo[again]
     return passes
 
@@ -273,9 +267,15 @@ class IOPeriphery(Periphery):
         out, over = one_pass(x, safe)  # every sample once (all-zero ones read 0 below)
         scale = safe.clone()
         passes = x.shape[0]
+
+        def re_read(todo: torch.Tensor, r: float) -> torch.Tensor:
+            y, again = one_pass(x[todo], safe[todo] * r)
+            out[todo] = y
+            scale[todo] = safe[todo] * r
+            return again
+
         if check:
-            passes += _re_read_clipped(one_pass, x, safe, out, scale,
-                                       torch.nonzero(over & ~zero).flatten(), p)
+            passes += _re_read_clipped(re_read, torch.nonzero(over & ~zero).flatten(), p)
         scale = torch.where(zero, torch.zeros_like(scale), scale)
         return out * (p.out_scale * scale)[:, None], scale, passes
 
@@ -312,16 +312,14 @@ class IOPeriphery(Periphery):
                                  check, safe_np, zero_np, c.out_scale, c.mask_bound,
                                  want_mask, over, final, mask_np)
         passes = n
-        if some:  # bound management: the same passes as _re_read_clipped, fused
+        if some:  # bound management: two compiled calls around each pass's product
             x_np = x.numpy()
             zeroed_np = (zeroed if zeroed is not None else _NO_MASK).numpy()
             scale_np = safe_np.copy()
-            todo = np.flatnonzero(over & ~zero_np)
-            factor = 1.0
-            while todo.size and factor <= p.max_bm_factor and factor <= _bm_res_limit(p):
-                factor *= 2  # re-read only the samples that clipped, at half the input
+
+            def re_read(todo: np.ndarray, r: float) -> np.ndarray:
                 xq = torch.empty((todo.size, x.shape[1]), dtype=x.dtype)
-                k.dac_rows(x_np, todo, safe_np, np.float32(factor), c.d_in, c.inp_bound,
+                k.dac_rows(x_np, todo, safe_np, np.float32(r), c.d_in, c.inp_bound,
                            zeroed_np, use_zeroed, xq.numpy(), scale_np)
                 yy = xq @ matrix
                 nz = (torch.randn(yy.shape, generator=self.gen, dtype=yy.dtype)
@@ -330,8 +328,9 @@ class IOPeriphery(Periphery):
                 k.adc_rows(yy.numpy(), nz.numpy(), c.sigma, c.d_out, c.bound, c.negative,
                            again, y_np, todo)
                 self.count(xq, matrix.shape[1], transposed)
-                passes += int(todo.size)
-                todo = todo[again]
+                return again
+
+            passes += _re_read_clipped(re_read, np.flatnonzero(over & ~zero_np), p)
             k.finish_rows(y_np, np.flatnonzero(over), scale_np, zero_np, c.out_scale,
                           c.mask_bound, want_mask, final, mask_np)
         return y, torch.from_numpy(final), passes, (mask if want_mask else None)
