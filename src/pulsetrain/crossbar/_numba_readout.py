@@ -15,8 +15,9 @@ from numba import njit, prange
 
 @njit(cache=True)
 def _dac_row(x, b, s, step, bound, zeroed, use_zeroed, out, ob):
-    """Row ``b`` of :func:`dac` at input scale ``s`` into row ``ob`` of ``out`` (entries
-    flagged in ``zeroed`` read as 0 with ``use_zeroed``)."""
+    """The DAC: row ``ob`` of ``out`` = ``clip(step·round((x[b] / s) / step), ±bound)``
+    (no rounding when ``step`` is 0; round half to even; entries flagged in ``zeroed``
+    read as 0 with ``use_zeroed``)."""
     for j in range(x.shape[1]):
         v = x[b, j] / s
         if use_zeroed and zeroed[b, j]:
@@ -31,19 +32,10 @@ def _dac_row(x, b, s, step, bound, zeroed, use_zeroed, out, ob):
 
 
 @njit(cache=True)
-def dac(x, scale, step, bound, out):
-    """``out = clip(step·round((x / scale[:, None]) / step), ±bound)`` (no rounding when
-    ``step`` is 0; round half to even)."""
-    none = np.zeros((0, 0), np.bool_)
-    for b in range(x.shape[0]):
-        _dac_row(x, b, scale[b], step, bound, none, False, out, b)
-
-
-@njit(cache=True)
 def dac_rows(x, rows, safe, factor, step, bound, zeroed, use_zeroed, out, scale):
     """Bound management's re-read, DAC half: for each ``rows[i]`` = b, the input scale
     ``scale[b] = safe[b]·factor`` and ``out[i]`` = the DAC levels of ``x[b]`` at that
-    scale (as :func:`dac` of the gathered rows; ``zeroed`` as in :func:`scale_and_dac`)."""
+    scale (``zeroed`` as in :func:`scale_and_dac`)."""
     for i in range(rows.shape[0]):
         b = rows[i]
         s = safe[b] * factor
@@ -53,8 +45,8 @@ def dac_rows(x, rows, safe, factor, step, bound, zeroed, use_zeroed, out, scale)
 
 @njit(cache=True)
 def adc_rows(yy, noise, sigma, step, bound, check_negative, again, y, rows):
-    """Bound management's re-read, ADC half: :func:`adc` of ``yy`` (the re-read rows, with
-    their flags in ``again``), each row ``i`` then written to ``y[rows[i]]``."""
+    """Bound management's re-read, ADC half: the ADC on each row ``i`` of ``yy`` (its
+    over-the-bound flag into ``again[i]``), then written to ``y[rows[i]]``."""
     for i in range(yy.shape[0]):
         again[i] = _adc_row(yy, noise, i, sigma, step, bound, check_negative)
         b = rows[i]
@@ -64,7 +56,10 @@ def adc_rows(yy, noise, sigma, step, bound, check_negative, again, y, rows):
 
 @njit(cache=True)
 def _adc_row(y, noise, b, sigma, step, bound, check_negative):
-    """Row ``b`` of :func:`adc` in place; returns its over-the-bound flag."""
+    """The ADC on row ``b`` in place: ``y += noise·sigma`` (when ``sigma`` > 0),
+    ``y = step·round(y / step)`` (when ``step`` > 0), then clipped to ±``bound``; returns
+    whether some entry was beyond ``bound`` (or below ``−bound`` with
+    ``check_negative``) before the clip."""
     flag = False
     for i in range(y.shape[1]):
         v = y[b, i]
@@ -82,18 +77,9 @@ def _adc_row(y, noise, b, sigma, step, bound, check_negative):
     return flag
 
 
-@njit(cache=True)
-def adc(y, noise, sigma, step, bound, check_negative, over):
-    """In place: ``y += noise·sigma`` (when ``sigma`` > 0), ``y = step·round(y / step)``
-    (when ``step`` > 0), ``over[b]`` = some ``y[b, i] > bound`` (or ``< −bound`` with
-    ``check_negative``) before ``y`` is clipped to ±``bound``."""
-    for b in range(y.shape[0]):
-        over[b] = _adc_row(y, noise, b, sigma, step, bound, check_negative)
-
-
 @njit(parallel=True, cache=True)
 def scale_and_dac(x, zeroed, use_zeroed, mode, nm_thres, step, bound, out):
-    """Noise management and :func:`dac` in one call: per row ``α`` (``mode`` 0:
+    """Noise management and the DAC (:func:`_dac_row`) in one call: per row ``α`` (``mode`` 0:
     abs-max capped at ``nm_thres`` > 0; 1: the constant ``nm_thres`` or 1; 2: none, 1),
     and ``out`` = the DAC levels of ``x/α``; with ``use_zeroed``, the entries where
     ``zeroed`` is true count as 0 (the backward gradient mask); returns (α with 1 where it
@@ -125,7 +111,7 @@ def scale_and_dac(x, zeroed, use_zeroed, mode, nm_thres, step, bound, out):
 @njit(parallel=True, cache=True)
 def adc_and_rescale(y, noise, sigma, step, bound, check_negative, managed, scale, zero,
                     out_scale, mask_bound, want_mask, over, final, mask):
-    """:func:`adc`, then — for every row that needs no re-read (``managed`` false, or
+    """The ADC on every row, then — for every row that needs no re-read (``managed`` false, or
     nothing over the bound) — the rescaling ``y[b] *= out_scale·α_b`` (0 for ``zero``
     rows; ``final[b]`` gets that row's scale) and, with ``want_mask``, the gradient mask
     ``|y| ≥ mask_bound`` of the rescaled row; returns whether some row is over."""

@@ -185,8 +185,6 @@ def warmup() -> None:
     f = np.float32(0.5)
     safe, zero = readout.scale_and_dac(x, np.zeros((2, 2), np.bool_), True, 0,
                                        np.float32(0.0), f, f, x.copy())
-    readout.dac(x, safe, f, f, x.copy())
-    readout.adc(x, x.copy(), f, f, f, True, np.empty(2, np.bool_))
     final = np.empty(2, np.float32)
     readout.adc_and_rescale(x, x.copy(), f, f, f, True, True, safe, zero, f, f, True,
                             np.empty(2, np.bool_), final, np.empty((2, 2), np.bool_))
