@@ -269,9 +269,9 @@ class IOPeriphery(Periphery):
         passes = x.shape[0]
 
         def re_read(todo: torch.Tensor, r: float) -> torch.Tensor:
-            y, again = one_pass(x[todo], safe[todo] * r)
-            out[todo] = y
-            scale[todo] = safe[todo] * r
+            s = safe[todo] * r
+            out[todo], again = one_pass(x[todo], s)
+            scale[todo] = s
             return again
 
         if check:
@@ -294,9 +294,10 @@ class IOPeriphery(Periphery):
         x = x.detach().contiguous()
         xs = torch.empty_like(x)
         use_zeroed = zeroed is not None
-        safe_np, zero_np = k.scale_and_dac(
-            x.numpy(), (zeroed if zeroed is not None else _NO_MASK).numpy(), use_zeroed,
-            c.mode, c.nm_thres, c.d_in, c.inp_bound, xs.numpy())
+        x_np = x.numpy()
+        zeroed_np = (zeroed if zeroed is not None else _NO_MASK).numpy()
+        safe_np, zero_np = k.scale_and_dac(x_np, zeroed_np, use_zeroed, c.mode, c.nm_thres,
+                                           c.d_in, c.inp_bound, xs.numpy())
         check = managed and c.managed
         y = xs @ matrix
         self.count(xs, matrix.shape[1], transposed)
@@ -313,8 +314,6 @@ class IOPeriphery(Periphery):
                                  want_mask, over, final, mask_np)
         passes = n
         if some:  # bound management: two compiled calls around each pass's product
-            x_np = x.numpy()
-            zeroed_np = (zeroed if zeroed is not None else _NO_MASK).numpy()
             scale_np = safe_np.copy()
 
             def re_read(todo: np.ndarray, r: float) -> np.ndarray:
