@@ -30,7 +30,7 @@ def test_scan_json(hzo_dir: Path) -> None:
     assert result.exit_code == 0
     data = json.loads(result.stdout)
     rows = [r for r in data["runs"] if r["device_id"] == DEVICE]
-    assert len(rows) == 13 and len(data["runs"]) == 19
+    assert len(rows) == 13 and len(data["runs"]) == 20
     assert [p["severity"] for p in data["problems"]] == ["error", "error"]
     row = next(r for r in rows if r["run"] == "20241024112926")
     assert row["pulse_width_s"] == 2e-4 and row["repetitions"] == 2 and row["pulses"] == 136

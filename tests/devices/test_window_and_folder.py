@@ -77,13 +77,14 @@ def test_whole_shared_folder(hzo_dir: Path, tmp_path: Path) -> None:
     assert "Traceback" not in result.output + result.stderr
     summary = pd.read_csv(tmp_path / "summary.csv", keep_default_na=False)
     assert tuple(summary.columns[:7]) == SUMMARY_COLUMNS
-    assert len(summary) == 20
+    assert len(summary) == 21
     status = dict(zip(summary["run"].astype(str), summary["status"], strict=True))
     assert status["20240919130411"] == "fitted"  # LBE247_ID300YR1000Oct
+    assert status["20240919162639"] == "fitted"  # LBE247_ID180XR1000Star: ramps back down
     assert status["20241024144733"] == "unreadable"  # ID185ZR500, header-only files
     assert (summary["reason"][summary["status"] != "fitted"] != "").all()
     fitted = summary[summary["status"] == "fitted"]
-    assert len(fitted) == 9 and (fitted["window"].str.startswith("cutoffs")).all()
+    assert len(fitted) == 10 and (fitted["window"].str.startswith("cutoffs")).all()
     # the published device's runs: identical to the built-ins' recipe
     dev_files = sorted((tmp_path / "ID161ZR15000" / "devices").glob("*.json"))
     assert len(dev_files) == 8

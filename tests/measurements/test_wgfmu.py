@@ -6,7 +6,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from pulsetrain.devices import fit_device
 from pulsetrain.measurements import UP, read_dciv, read_wgfmu_sweep, scan_folder
+from pulsetrain.measurements.sweep import rising_mask
 
 RUN_200US = "_ID161ZR15000/pulsedAmplitudeSweep_DCIV_20241024112926"
 
@@ -59,7 +61,7 @@ def test_dciv_reader_converts_nanoamps(hzo_dir: Path) -> None:
 def test_scan_groups_runs_and_attaches_cutoffs(hzo_dir: Path) -> None:
     scan = scan_folder(hzo_dir)
     assert scan.device_ids() == ["ID161ZR15000", "ID165ZR10000", "ID182ZR1000", "ID185ZR500",
-                                 "ID186ZR500", "LBE247_ID300YR1000Oct"]
+                                 "ID186ZR500", "LBE247_ID180XR1000Star", "LBE247_ID300YR1000Oct"]
     runs = scan.runs_of("ID161ZR15000")
     assert len(runs) == 13
     with_cut = [r for r in runs if r.cutoff is not None]
@@ -82,3 +84,41 @@ def test_scan_groups_runs_and_attaches_cutoffs(hzo_dir: Path) -> None:
     assert all("header only" in p.reason and p.run == "20241024144733" for p in errors)
     assert scan.unreadable_runs().keys() == {("ID185ZR500", "20241024144733")}
     assert not [p for p in scan.problems if p.severity == "warning"]
+
+
+def test_rising_mask_marks_the_falling_half_of_each_polarity() -> None:
+    v = np.array([0.0, 0.1, 0.2, 0.3, 0.2, 0.1, 0.0, 0.0, -0.1, -0.2, -0.1, 0.0])
+    assert rising_mask(v).tolist() == [True, True, True, True, False, False, False, False,
+                                       True, True, False, False]
+    # ramps that only rise and fixed-amplitude trains are all rising
+    assert rising_mask(np.array([0.5, 1.0, 1.5, -0.5, -1.0])).all()
+    assert rising_mask(np.full(7, -1.2)).all()
+    # float amplitudes as a ramp generator writes them (0.1 + 0.05 k) stay rising
+    assert rising_mask(np.concatenate([0.1 + 0.05 * np.arange(80),
+                                       -0.1 - 0.05 * np.arange(80)])).all()
+
+
+def test_sweep_that_ramps_back_down(hzo_dir: Path) -> None:
+    """LBE247_ID180XR1000Star (bothSides = 1): 0 → 2.5 → 0 V, then 0 → −2 → 0 V per
+    repetition; the all-repetitions file splits into the header's N = 2 repetitions that
+    equal the single-repetition files, and only the rising halves are branch pulses."""
+    (run,) = scan_folder(hzo_dir).runs_of("ID180XR1000Star")
+    assert [r.n_pulses for r in run.repetitions] == [92, 92]
+    folder = next((hzo_dir / "LBE247_ID180XR1000Star").iterdir())
+    all_reps = read_wgfmu_sweep(next(folder.glob("*(ALL)*.csv")))
+    assert len(all_reps) == 2
+    singles = sorted((read_wgfmu_sweep(f)[0] for f in folder.glob("*[(][01][)]*.csv")),
+                     key=lambda s: s.repetition)
+    for whole, single in zip(all_reps, singles, strict=True):
+        np.testing.assert_array_equal(whole.amplitude_v, single.amplitude_v)
+    rep = run.repetitions[1]
+    rising = rep.rising
+    # 0…2.5 V and −0.1…−2 V (the 0 V pulse before the negative ramp ends the positive
+    # one's fall): the 46 rising pulses the thesis kept; the falling halves stay in the sweep
+    assert int(rising.sum()) == 26 + 20
+    assert np.all(np.diff(rep.amplitude_v[rising & (rep.amplitude_v > 0)]) > 0)
+    assert set(run.cutoffs) == {0, 1}  # both cutoff rows matched
+    fit = fit_device(run)
+    kept = np.concatenate([fit.clean.up.index, fit.clean.down.index])
+    assert rising[kept].all() and kept.size == fit.clean.up.n_pulses + fit.clean.down.n_pulses
+    assert fit.clean.up.n_pulses == 20 and fit.clean.down.n_pulses == 25

@@ -172,7 +172,7 @@ def clean_run(run: MeasuredRun, repetition: int | None = None, min_pulses: int =
     keep = win.keep
     branches = {}
     for direction in (UP, DOWN):
-        idx = longest_block(keep & (sweep.direction == direction))[drop_first:]
+        idx = longest_block(keep & sweep.rising & (sweep.direction == direction))[drop_first:]
         name = "potentiation (up)" if direction == UP else "depression (down)"
         if idx.size < min_pulses:
             raise FitError(f"{sweep.label}: only {idx.size} {name} pulses inside the "

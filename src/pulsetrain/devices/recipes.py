@@ -46,7 +46,7 @@ from pulsetrain.devices.quality import assess
 from pulsetrain.devices.window import Window
 from pulsetrain.errors import FitError, InputError, UnknownDeviceError, describe_validation_error
 from pulsetrain.measurements.scan import MeasuredRun
-from pulsetrain.measurements.sweep import DOWN, UP, PulseSweep
+from pulsetrain.measurements.sweep import DOWN, UP, PulseSweep, rising_mask
 
 Floats = NDArray[np.float64]
 
@@ -270,7 +270,8 @@ def thesis_parameters(amplitude_v: ArrayLike, conductance_s: ArrayLike,
                       n_nodes: int = 32) -> ThesisParameters:
     """The thesis recipe on one repetition (amplitudes in volts, conductances in siemens).
 
-    1. keep the pulses strictly inside ``window`` (:func:`strict_window`);
+    1. keep the pulses strictly inside ``window`` (:func:`strict_window`) and on the
+       rising half of their polarity's ramp (:func:`~pulsetrain.measurements.sweep.rising_mask`);
        V > 0 is a down pulse, V < 0 an up pulse; the positive branch comes first;
     2. ``w`` = mean-centred weights of the kept conductances (:func:`mean_centred_weights`);
     3. per branch, nodes by :func:`branch_nodes`; then ``up[-1] = down[0] = 0``;
@@ -287,6 +288,8 @@ def thesis_parameters(amplitude_v: ArrayLike, conductance_s: ArrayLike,
     v = np.asarray(amplitude_v, dtype=float)
     g = np.asarray(conductance_s, dtype=float)
     positive, negative = strict_window(v, window)
+    rising = rising_mask(v)  # a ramp's falling half is no branch pulse (docs/data-formats.md)
+    positive, negative = positive & rising, negative & rising
     n_down, n_up = int(positive.sum()), int(negative.sum())
     if min(n_down, n_up) < degree + 1:
         raise ValueError(f"{n_down} positive and {n_up} negative pulses inside the window "

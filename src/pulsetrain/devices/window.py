@@ -67,7 +67,7 @@ def cutoff_window(sweep: PulseSweep, cutoff: Cutoff) -> Window:
 
 
 def _branch_window(sweep: PulseSweep, direction: int, onset: float) -> NDArray[np.int64]:
-    idx = longest_block(sweep.direction == direction)
+    idx = longest_block(sweep.rising & (sweep.direction == direction))
     if idx.size == 0:
         return idx
     g = sweep.conductance_s

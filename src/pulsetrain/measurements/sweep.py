@@ -77,6 +77,14 @@ class PulseSweep:
         return int(self.amplitude_v.shape[0])
 
     @property
+    def rising(self) -> NDArray[np.bool_]:
+        """Mask of the pulses on the rising half of their polarity's ramp.
+
+        See :func:`rising_mask`; all True for a sweep whose ramps only rise.
+        """
+        return rising_mask(self.amplitude_v)
+
+    @property
     def label(self) -> str:
         """Short human label: device, pulse width, run."""
         return f"{self.device_id} {format_seconds(self.pulse_width_s)} run {self.run}"
@@ -132,6 +140,31 @@ class Cutoff:
         neg = (amplitude_v < 0) & (amplitude_v <= self.v_start_neg + tol)
         neg &= amplitude_v >= self.v_end_neg - tol
         return np.asarray(pos | neg)
+
+
+def rising_mask(amplitude_v: NDArray[np.float64]) -> NDArray[np.bool_]:
+    """Which pulses lie on the rising half of their polarity's amplitude ramp.
+
+    A sweep may ramp each polarity up and back down (WGFMU ``bothSides`` = 1:
+    0 → 2.5 → 0 V, then 0 → −2 → 0 V).  A pulse is on the *falling* half when
+    its magnitude is below the largest magnitude applied so far in its
+    polarity's ramp (a maximal run of pulses of one sign; a 0 V pulse belongs
+    to the run before it).  Everything else is rising, so amplitude ramps that
+    only rise and fixed-amplitude pulse trains are all rising.
+    """
+    v = np.asarray(amplitude_v, dtype=float)
+    if v.size == 0:
+        return np.zeros(0, dtype=bool)
+    sign = np.sign(v)
+    nonzero = np.flatnonzero(sign)
+    # a 0 V pulse takes the sign of the last signed pulse before it
+    last = np.maximum.accumulate(np.where(sign != 0, np.arange(v.size), -1))
+    filled = np.where(last >= 0, sign[np.maximum(last, 0)], 0.0)
+    run = np.concatenate([[0], np.cumsum(filled[1:] != filled[:-1])])
+    mag = np.abs(v)
+    offset = run * (float(mag.max()) + 1.0) if nonzero.size else np.zeros(v.size)
+    shifted = mag + offset  # runs stacked above each other: one running maximum serves all
+    return np.asarray(shifted >= np.maximum.accumulate(shifted))
 
 
 MAX_PULSE_WIDTH_S = 1.0

@@ -327,11 +327,14 @@ def read_wgfmu_sweep(path: str | Path, pulse_width_s: float | None = None) -> li
                                   "integer repetition count") from None
         if n < 1:
             raise DataFormatError(path, f"header 'N' = {n} must be a positive repetition count")
-        # Repetitions restart the amplitude ramp at its first value; an aborted
-        # measurement leaves the last repetition short (or missing).
+        # Repetitions restart the amplitude ramp at its first two values (a ramp
+        # that comes back down to its first value, bothSides = 1, is no restart);
+        # an aborted measurement leaves the last repetition short (or missing).
         amp = table[:, 1]
+        head = amp[:2]
         starts = [i for i in range(len(amp))
-                  if amp[i] == amp[0] and (i == 0 or amp[i - 1] != amp[0])]
+                  if i == 0 or (i + head.size <= len(amp)
+                                and bool(np.array_equal(amp[i:i + head.size], head)))]
         if len(starts) > n:
             raise DataFormatError(path, f"found {len(starts)} amplitude ramps but header says "
                                   f"N = {n} repetitions")
