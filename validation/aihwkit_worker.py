@@ -7,7 +7,7 @@ imports only AIHWKit, torch and numpy (pulsetrain is not installed in that venv)
 so :mod:`validation.aihwkit_bridge` runs it as a script in a subprocess.
 Tasks: ``version``, ``response``, ``pulse_stats``, ``mp_transfer``,
 ``update_throughput``, ``drift``,
-``backward``, ``io_stats``, ``symmetry_point``,
+``backward``, ``io_stats``, ``symmetry_point``, ``fit_measurements``, ``thesis_recipe``,
 ``train`` (optionally from given initial weights, with
 the weights after each epoch), ``throughput``.
 """
@@ -90,6 +90,78 @@ def task_response(req: dict) -> dict:
         tile.update(x, torch.full((1, len(w0)), -float(direction)))
         states.append(tile.get_weights()[0][:, 0].tolist())
     return {"states": states}
+
+
+def task_fit_measurements(req: dict) -> dict:
+    """The thesis recipe's trace fit as the thesis ran it (DOMAIN.md §11): AIHWKit's own
+    ``fit_measurements`` (lmfit, Powell) on a ``PiecewiseStepDevice``; needs ``lmfit``.
+
+    Request: ``w`` (the measured weight trace), ``labels`` (+1 up / −1 down per point),
+    ``dw_min``, ``piecewise_up``, ``piecewise_down``; optional ``order`` of the fitted
+    parameters (default ``up_down, w_max, w_min``).  Reply: the fitted scalars, the
+    simulated trace and lmfit's evaluation count."""
+    from aihwkit.simulator.configs import PiecewiseStepDevice
+    from aihwkit.utils.fitting import fit_measurements
+
+    ranges = {"up_down": (0.0, -0.99, 0.99), "w_max": (1.0, 0.1, 2.0),
+              "w_min": (-1.0, -2.0, -0.1)}
+    order = req.get("order", ["up_down", "w_max", "w_min"])
+    params = {"dw_min": float(req["dw_min"]), **{k: ranges[k] for k in order}}
+    device = PiecewiseStepDevice(construction_seed=2024,
+                                 piecewise_up=list(req["piecewise_up"]),
+                                 piecewise_down=list(req["piecewise_down"]))
+    pulses = np.asarray(req["labels"], dtype=float)
+    response = np.asarray(req["w"], dtype=float)
+    result, _, trace = fit_measurements(params, pulses, response, device)
+    values = result.params.valuesdict()
+    return {"up_down": float(values["up_down"]), "w_min": float(values["w_min"]),
+            "w_max": float(values["w_max"]), "trace": np.asarray(trace).ravel().tolist(),
+            "nfev": int(result.nfev)}
+
+
+def task_thesis_recipe(req: dict) -> dict:
+    """The whole thesis recipe written from DOMAIN.md §11 alone, independently of
+    pulsetrain's code, then ``fit_measurements``: the oracle for ``get_recipe("thesis")``.
+
+    Request: ``amplitude_v``, ``conductance_s`` of one repetition and its ``window``
+    ``(VStartPos, VEndPos, VStartNeg, VEndNeg)``.  Pulses strictly inside the window and
+    on the rising half of their polarity's ramp (the thesis kept those, docs/data-formats.md)
+    are kept, positive branch first; G is normalised as 2(G − mean G)/(max G − min G);
+    per branch the steps are ``np.gradient`` of its weights, a degree-5 ``Polynomial.fit``
+    of step vs weight is sampled at ``linspace(−1, 1, 32)`` (absolute values, last up and
+    first down node 0), ``dw_min`` = the smaller fitted |step| at 0, nodes / dw_min."""
+    from numpy.polynomial import Polynomial
+
+    v = np.asarray(req["amplitude_v"], dtype=float)
+    g = np.asarray(req["conductance_s"], dtype=float)
+    a, b, c, d = req["window"]
+    rising = np.zeros(v.size, dtype=bool)
+    peak, sign = 0.0, 0.0
+    for k, volt in enumerate(v):
+        if volt != 0 and np.sign(volt) != sign:
+            sign, peak = float(np.sign(volt)), 0.0
+        rising[k] = abs(volt) >= peak
+        peak = max(peak, abs(volt))
+    pos = (v > a) & (v < b) & rising
+    neg = (v < c) & (v > d) & rising
+    kept = np.concatenate([g[pos], g[neg]])
+    w = 2 * (kept - kept.mean()) / (kept.max() - kept.min())
+    n_down = int(pos.sum())
+    nodes, at0 = {}, {}
+    for name, branch in (("down", w[:n_down]), ("up", w[n_down:])):
+        poly = Polynomial.fit(branch, np.gradient(branch), 5)
+        nodes[name] = np.abs(poly(np.linspace(-1, 1, 32)))
+        at0[name] = abs(float(poly(0.0)))
+    nodes["up"][-1] = 0.0
+    nodes["down"][0] = 0.0
+    dw_min = min(at0.values())
+    labels = np.concatenate([-np.ones(n_down), np.ones(w.size - n_down)])
+    fit = task_fit_measurements({"w": w.tolist(), "labels": labels.tolist(), "dw_min": dw_min,
+                                 "piecewise_up": (nodes["up"] / dw_min).tolist(),
+                                 "piecewise_down": (nodes["down"] / dw_min).tolist()})
+    return {**fit, "dw_min": dw_min, "piecewise_up": (nodes["up"] / dw_min).tolist(),
+            "piecewise_down": (nodes["down"] / dw_min).tolist(), "n_down": n_down,
+            "n_up": int(w.size - n_down), "w": w.tolist()}
 
 
 def _tile(cfg, w0: torch.Tensor, lr: float):
@@ -487,7 +559,8 @@ TASKS = {"version": task_version, "network_read_out": task_network_read_out,
          "drift": task_drift, "update_throughput": task_update_throughput,
          "backward": task_backward, "io_stats": task_io_stats,
          "symmetry_point": task_symmetry_point, "train": task_train,
-         "throughput": task_throughput, "mp_transfer": task_mp_transfer}
+         "throughput": task_throughput, "mp_transfer": task_mp_transfer,
+         "fit_measurements": task_fit_measurements, "thesis_recipe": task_thesis_recipe}
 
 
 def main() -> None:

@@ -54,6 +54,9 @@ TRACE_START = (0.0, -1.0, 1.0)
 """Start of the thesis trace fit: ``(up_down, w_min, w_max)``."""
 TRACE_BOUNDS = ((-0.99, 0.99), (-2.0, -0.1), (0.1, 2.0))
 """Bounds of the thesis trace fit on ``(up_down, w_min, w_max)``."""
+TRACE_ORDER = ("up_down", "w_max", "w_min")
+"""The order in which the thesis gave the fitted parameters to ``fit_measurements``;
+Powell's search directions follow it, so it decides where the fit stops."""
 
 
 class UnknownRecipeError(InputError):
@@ -134,7 +137,7 @@ def branch_nodes(w: ArrayLike, degree: int = 5, n_nodes: int = 32) -> tuple[Floa
 def simulate_trace(start: float, labels: ArrayLike, dw_min: float, up_down: float,
                    w_min: float, w_max: float, piecewise_up: ArrayLike,
                    piecewise_down: ArrayLike) -> Floats:
-    """Noise-free AIHWKit ``PiecewiseStep`` response to a pulse sequence.
+    """Noise-free AIHWKit ``PiecewiseStep`` response to a pulse sequence, in float32.
 
     State 0 is ``start``; state ``i + 1`` is state ``i`` after one pulse in the
     direction ``labels[i]`` (``+1`` up, ``-1`` down): each point's own label
@@ -146,32 +149,45 @@ def simulate_trace(start: float, labels: ArrayLike, dw_min: float, up_down: floa
         down: dw_min·(1 − max(up_down, 0))·interp(w, grid, piecewise_down)
 
     with ``grid = linspace(w_min, w_max, n)`` (linear interpolation, clamped at
-    the end nodes, as :class:`LutDevice` does) and the weight clipped to
-    ``[w_min, w_max]`` after each pulse (``start`` itself is not clipped).
+    the end nodes) and the weight clipped to ``[w_min, w_max]`` after each pulse.
+    As on an AIHWKit tile (what the thesis's ``fit_measurements`` simulated, see
+    docs/recipes.md): every quantity is float32, the device starts from ``start``
+    clipped to the bounds (setting a tile's weights clips them) while the
+    returned state 0 is ``start`` itself, and the interpolation is done as the
+    tile does it (section index and fraction of the scaled weight).  With the
+    same inputs the trace equals the tile's bit for bit (validation/).
 
     Returns
     -------
     numpy.ndarray
-        ``len(labels)`` states.
+        ``len(labels)`` states (float64 holding float32 values).
     """
+    f32 = np.float32
     lab = np.asarray(labels)
-    up = np.asarray(piecewise_up, dtype=float)
-    down = np.asarray(piecewise_down, dtype=float)
-    grid = np.linspace(w_min, w_max, up.size)
-    scale_up = dw_min * (1.0 + min(up_down, 0.0))
-    scale_down = dw_min * (1.0 - max(up_down, 0.0))
-    out = np.empty(lab.size)
-    w = float(start)
+    up = np.asarray(piecewise_up, dtype=f32)
+    down = np.asarray(piecewise_down, dtype=f32)
+    lo, hi = f32(w_min), f32(w_max)
+    sections = up.size - 1
+    n_sections = f32(sections)
+    scale_up = f32(f32(1.0) + f32(min(up_down, 0.0))) * f32(dw_min)
+    scale_down = f32(f32(1.0) + f32(-max(up_down, 0.0))) * f32(dw_min)
+    out = np.empty(lab.size, dtype=f32)
+    w = f32(start)
     if lab.size:
         out[0] = w
+    w = min(max(w, lo), hi)
     for i in range(lab.size - 1):  # a recurrence: each state depends on the last
+        scaled = max(f32((w - lo) / (hi - lo) * n_sections), f32(0.0))
+        k = min(int(np.floor(scaled)), sections - 1)
+        t = min(f32(scaled - f32(k)), f32(1.0))
+        t1 = f32(1.0) - t
         if lab[i] > 0:
-            w = w + scale_up * float(np.interp(w, grid, up))
+            w = f32(w + f32(scale_up * f32(t1 * up[k] + t * up[k + 1])))
         else:
-            w = w - scale_down * float(np.interp(w, grid, down))
-        w = min(max(w, w_min), w_max)
+            w = f32(w - f32(scale_down * f32(t1 * down[k] + t * down[k + 1])))
+        w = min(max(w, lo), hi)
         out[i + 1] = w
-    return out
+    return out.astype(float)
 
 
 @dataclass(frozen=True)
@@ -186,27 +202,52 @@ class TraceFit:
     n_evaluations: int
 
 
+def _to_internal(value: float, lo: float, hi: float) -> float:
+    """Bounded value → unbounded ``u`` with ``value = lo + (sin u + 1)(hi − lo)/2``."""
+    return float(np.arcsin(2.0 * (value - lo) / (hi - lo) - 1.0))
+
+
+def _to_external(u: float, lo: float, hi: float) -> float:
+    """Inverse of :func:`_to_internal`: any real ``u`` maps into ``[lo, hi]``."""
+    return float(lo + (np.sin(u) + 1.0) * (hi - lo) / 2.0)
+
+
 def fit_trace(w: ArrayLike, labels: ArrayLike, dw_min: float, piecewise_up: ArrayLike,
               piecewise_down: ArrayLike) -> TraceFit:
     """Fit ``(up_down, w_min, w_max)`` to a measured weight trace, the thesis's way.
 
-    Minimises ``Σ (simulate_trace(w[0], labels, ...) − w)²`` with scipy's
-    Powell method from :data:`TRACE_START` within :data:`TRACE_BOUNDS`
-    (default tolerances), ``dw_min`` and the node vectors fixed.
+    What AIHWKit's ``fit_measurements`` does with its defaults (lmfit, method
+    ``powell``): minimise ``Σ (simulate_trace(w[0], labels, ...) − w)²`` with
+    scipy's Powell method, unbounded, over the parameters in the order
+    :data:`TRACE_ORDER`, each bounded parameter replaced by a sine-transformed
+    coordinate that maps every real number into its :data:`TRACE_BOUNDS` range
+    (the Minuit convention lmfit uses), from :data:`TRACE_START`, with a cap of
+    ``4000 (n + 1)`` iterations (n = 3 parameters); ``dw_min`` and the node
+    vectors fixed.  On the runs of ../shared/data this returns AIHWKit 1.1.0's
+    scalars exactly (validation/, docs/recipes.md).
     """
     target = np.asarray(w, dtype=float)
     lab = np.asarray(labels)
     up = np.asarray(piecewise_up, dtype=float)
     down = np.asarray(piecewise_down, dtype=float)
+    names = ("up_down", "w_min", "w_max")
+    start = dict(zip(names, TRACE_START, strict=True))
+    bounds = dict(zip(names, TRACE_BOUNDS, strict=True))
 
-    def sse(x: Floats) -> float:
-        sim = simulate_trace(target[0], lab, dw_min, float(x[0]), float(x[1]), float(x[2]),
+    def external(u: Floats) -> dict[str, float]:
+        return {k: _to_external(float(u[i]), *bounds[k]) for i, k in enumerate(TRACE_ORDER)}
+
+    def sse(u: Floats) -> float:
+        x = external(u)
+        sim = simulate_trace(target[0], lab, dw_min, x["up_down"], x["w_min"], x["w_max"],
                              up, down)
         return float(np.sum((sim - target) ** 2))
 
-    res = minimize(sse, np.array(TRACE_START), method="Powell", bounds=TRACE_BOUNDS)
-    ud, lo, hi = (float(v) for v in res.x)
-    return TraceFit(ud, lo, hi, float(res.fun), int(res.nfev))
+    u0 = np.array([_to_internal(start[k], *bounds[k]) for k in TRACE_ORDER])
+    res = minimize(sse, u0, method="Powell",
+                   options={"maxiter": 2 * 2000 * (len(TRACE_ORDER) + 1)})
+    x = external(res.x)
+    return TraceFit(x["up_down"], x["w_min"], x["w_max"], float(res.fun), int(res.nfev))
 
 
 @dataclass(frozen=True)
@@ -414,10 +455,12 @@ class ThesisParams(BaseModel):
     Attributes
     ----------
     repetition
-        Repetition of the run to use (the thesis used repetition (1)).
+        Repetition of the run to use; ``None`` = the last one that holds pulses of
+        both polarities (an aborted last repetition is passed over), as the thesis
+        did ((1) of two on ID161ZR15000, (2) or (3) on devices with more).
     window
         ``(VStartPos, VEndPos, VStartNeg, VEndNeg)`` in volts; ``None`` = the
-        cutoffs row matched to that repetition.
+        cutoffs row matched to that repetition, else the run's only cutoffs row.
     degree
         Degree of the step-vs-state polynomial per branch.
     n_nodes
@@ -425,7 +468,7 @@ class ThesisParams(BaseModel):
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    repetition: int = Field(1, ge=0)
+    repetition: int | None = Field(None, ge=0)
     window: tuple[float, float, float, float] | None = None
     degree: int = Field(5, ge=1, le=12)
     n_nodes: int = Field(32, ge=4)
@@ -444,7 +487,7 @@ class ThesisParams(BaseModel):
 class ThesisRecipe(Recipe[ThesisParams]):
     """The thesis's AIHWKit ``PiecewiseStepDevice`` recipe, reproduced exactly.
 
-    On one repetition (default (1)): keep the pulses strictly inside the cutoff
+    On one repetition (default the last): keep the pulses strictly inside the cutoff
     window, normalise ``G`` to weights centred on the mean conductance, fit a
     degree-5 polynomial of the central-difference step vs ``w`` per branch and
     sample its magnitude on 32 nodes over ``[-1, 1]`` (zero at the far end of
@@ -468,16 +511,22 @@ class ThesisRecipe(Recipe[ThesisParams]):
         return ThesisParams
 
     def _sweep(self, run: MeasuredRun) -> PulseSweep:
+        if self.params.repetition is None:  # the last one that holds both polarities
+            complete = [r for r in run.repetitions
+                        if (r.direction == UP).any() and (r.direction == DOWN).any()]
+            return (complete or run.repetitions)[-1]
         try:
             return run.repetition(self.params.repetition)
         except UnknownDeviceError as exc:
-            raise FitError(f"{run.last.label}: {exc} (the thesis recipe uses repetition (1) "
-                           "by default; pass repetition=)") from None
+            raise FitError(f"{run.last.label}: {exc} (the thesis recipe uses the last "
+                           "repetition by default)") from None
 
     def _window(self, run: MeasuredRun, sweep: PulseSweep) -> tuple[float, float, float, float]:
         if self.params.window is not None:
             return self.params.window
         cut = run.cutoffs.get(sweep.repetition)
+        if cut is None and len(run.cutoffs) == 1:
+            (cut,) = run.cutoffs.values()  # one row for the run: it is the run's window
         if cut is None:
             raise FitError(f"{sweep.label}: no cutoffs row for repetition {sweep.repetition}; "
                            "the thesis recipe needs one (add it to cutoffs.csv, or pass "
