@@ -19,7 +19,7 @@ case "$VERSION" in
   *) echo "[aihwkit] AIHWKIT_VERSION=$VERSION: expected 1.1.0 or 0.9.2" >&2; exit 2 ;;
 esac
 VENV=${PULSETRAIN_AIHWKIT_VENV:-$DEFAULT_VENV}
-if "$VENV/bin/python" -c "import aihwkit" >/dev/null 2>&1; then
+if "$VENV/bin/python" -c "import aihwkit, lmfit" >/dev/null 2>&1; then
   echo "[aihwkit] $VENV already imports aihwkit $("$VENV/bin/python" -c 'import aihwkit; print(aihwkit.__version__)' 2>/dev/null)" >&2
   exit 0
 fi
@@ -34,4 +34,7 @@ echo "[aihwkit] installing aihwkit==$VERSION $TORCH into $VENV (several GB)" >&2
 "$VENV/bin/python" -m pip install -q --disable-pip-version-check "aihwkit==$VERSION" "$TORCH" \
   $NUMPY 2>&1 | grep -v "^WARNING: Location" || true
 "$VENV/bin/python" -c "import aihwkit" || { echo "[aihwkit] install failed" >&2; exit 1; }
+# lmfit: AIHWKit's fit_measurements, the thesis recipe's oracle (validation/thesis_oracle.py)
+"$VENV/bin/python" -m pip install -q --disable-pip-version-check lmfit 2>&1 \
+  | grep -v "^WARNING: Location" || true
 echo "[aihwkit] ready: $VENV/bin/python (for the scripts: PULSETRAIN_AIHWKIT_PYTHON=$VENV/bin/python)" >&2
