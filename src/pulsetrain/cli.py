@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shlex
+import signal
 import sys
 import threading
 import time
@@ -33,6 +35,7 @@ from pulsetrain.energy.costs import (
 from pulsetrain.energy.read import ReadEnergyModel, read_energy
 from pulsetrain.errors import PulsetrainError, describe_validation_error
 from pulsetrain.measurements import FileProblem, format_seconds, scan_folder
+from pulsetrain.study.signals import StudyInterrupted, interrupted_exit_code
 from pulsetrain.training.config import TrainConfig, load_config_file
 from pulsetrain.training.registry import ALGORITHMS
 from pulsetrain.training.registry import algorithm as algorithm_entry
@@ -564,6 +567,17 @@ class EpochCount:
         return sum(self.per_run.values())
 
 
+def _interrupted(signum: int, out_dir: Path, finished: int, total: int) -> NoReturn:
+    """A study stopped by a signal: say what is kept and how to resume; exit 128 + signum."""
+    name = signal.Signals(signum).name
+    again = "pulsetrain " + shlex.join(sys.argv[1:])
+    err.print(f"[bold yellow]interrupted ({name}):[/] workers stopped; {finished} of "
+              f"{total} runs finished, every finished epoch kept in "
+              f"{escape(str(out_dir / 'results.sqlite'))}; resume with: {escape(again)}",
+              highlight=False, soft_wrap=True)
+    raise typer.Exit(code=interrupted_exit_code(signum))
+
+
 def _run_and_report(cfg: Any, out_dir: Path) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
@@ -587,15 +601,22 @@ def _run_and_report(cfg: Any, out_dir: Path) -> None:
             with lock:
                 bar.update(task, completed=count.epoch(metrics["key"]))
 
+        finished = [0]
+
         def on_done(item: dict[str, Any], k: int, total: int) -> None:
             with lock:
+                finished[0] = k
                 bar.update(task, completed=count.done(item["key"]))
             if not item.get("skipped"):
                 bar.console.print(f"  {item['algorithm']:16s} {item['device']:22s} seed "
                                   f"{item['seed']}: test {100 * item['test_acc']:.1f} %",
                                   highlight=False)
 
-        run_study(cfg, out_dir, on_done=on_done, on_epoch=on_epoch)
+        try:
+            run_study(cfg, out_dir, on_done=on_done, on_epoch=on_epoch)
+        except (StudyInterrupted, KeyboardInterrupt) as exc:
+            signum = exc.signum if isinstance(exc, StudyInterrupted) else signal.SIGINT
+            _interrupted(signum, out_dir, finished[0], n)
     report = write_study_report(out_dir)
     out.print(f"report: {report.html} (and {report.markdown.name}, summary.csv, figures/)")
 

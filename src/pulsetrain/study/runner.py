@@ -20,12 +20,14 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from multiprocessing.managers import SyncManager
 from pathlib import Path
 from typing import Any
 
 from pulsetrain.errors import InputError
 from pulsetrain.store.sqlite import ResultStore
 from pulsetrain.study.config import StudyConfig
+from pulsetrain.study.signals import stop_on_signals, worker_init
 from pulsetrain.training.config import TrainConfig
 from pulsetrain.training.records import EventSink, RunEvent
 
@@ -86,18 +88,40 @@ class LocalPoolExecutor(Executor):
 
     def run(self, tasks: Sequence[RunTask], emit: EventSink) -> Iterator[list[dict[str, Any]]]:
         ctx = multiprocessing.get_context("spawn")
-        with ctx.Manager() as manager, ProcessPoolExecutor(max_workers=self.workers,
-                                                           mp_context=ctx) as pool:
-            queue = manager.Queue()
-            relay = threading.Thread(target=_relay, args=(queue, emit), daemon=True)
-            relay.start()
+        manager = SyncManager(ctx=ctx)
+        manager.start(initializer=worker_init)  # dies with this process too
+        pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx,
+                                   initializer=worker_init)
+        queue = manager.Queue()
+        relay = threading.Thread(target=_relay, args=(queue, emit), daemon=True)
+        relay.start()
+        stopped = False
+        try:
+            futures = [pool.submit(_queued_task, task, queue) for task in tasks]
+            for future in futures:
+                yield future.result()
+        except BaseException:  # interrupted (a signal, Ctrl-C) or failed: stop the workers
+            stopped = True
+            _terminate(pool)
+            raise
+        finally:
+            pool.shutdown(wait=not stopped, cancel_futures=stopped)
             try:
-                futures = [pool.submit(_queued_task, task, queue) for task in tasks]
-                for future in futures:
-                    yield future.result()
-            finally:
                 queue.put(None)
-                relay.join()
+                relay.join(timeout=10)
+            finally:
+                manager.shutdown()
+
+
+def _terminate(pool: ProcessPoolExecutor) -> None:
+    """Kill a pool's worker processes now (``shutdown`` would wait for running tasks)."""
+    procs = list(getattr(pool, "_processes", {}).values())  # no public API before 3.14
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        proc.join(timeout=5)
+        if proc.is_alive():  # pragma: no cover - a worker stuck in native code
+            proc.kill()
 
 
 def _queued_task(task: RunTask, queue: Any) -> list[dict[str, Any]]:
@@ -262,7 +286,10 @@ def run_study(cfg: StudyConfig, out: str | Path, executor: Executor | None = Non
     as stacks (``cfg.stack``, see :func:`plan_stacks`).  The executor: ``executor``, else
     the one ``cfg.executor`` names (:func:`make_executor`; ``auto``: a
     :class:`LocalPoolExecutor` with ``cfg.workers`` processes when there is more than
-    one task and worker, else a :class:`SerialExecutor`).  This process writes the store
+    one task and worker, else a :class:`SerialExecutor`).  SIGTERM (and SIGINT) stop
+    it: the executor stops its workers and :class:`~pulsetrain.study.signals.StudyInterrupted`
+    (``KeyboardInterrupt``) is raised, with every finished epoch stored; running it again
+    resumes.  This process writes the store
     from the events the runs report; ``on_epoch`` is called per new epoch of a run (its
     metrics and the run's ``key``) and ``on_done`` per finished run, whatever the
     executor.  Worker events travel on their own channel: a run's last ``on_epoch`` may
@@ -304,11 +331,12 @@ def run_study(cfg: StudyConfig, out: str | Path, executor: Executor | None = Non
                 on_epoch({**event.metrics, "key": event.key})
 
     out_items: list[dict[str, Any]] = []
-    for items in executor.run(tasks, emit):
-        for item in items:
-            if item["key"] not in pending:  # a finished run that rode along in its stack
-                continue
-            out_items.append(item)
-            if on_done is not None:
-                on_done(item, len(done) + len(out_items), total)
+    with stop_on_signals():  # SIGTERM: the executor stops its workers, the store stays
+        for items in executor.run(tasks, emit):
+            for item in items:
+                if item["key"] not in pending:  # a finished run that rode along in its stack
+                    continue
+                out_items.append(item)
+                if on_done is not None:
+                    on_done(item, len(done) + len(out_items), total)
     return done + out_items
