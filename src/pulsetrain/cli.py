@@ -380,8 +380,13 @@ def train_cmd(
     if resume and out_dir is None:
         _fail(PulsetrainError("--resume needs --out (where the checkpoints are)"))
     analog = algorithm_entry(cfg.algorithm).analog
+    noise = None
     if analog:
-        _warn_devices([cfg.device])
+        _warn_devices([cfg.device_label])
+        try:
+            noise = cfg.noise(resolve_device(cfg.device))
+        except PulsetrainError as exc:
+            _fail(exc)
     done = checkpointed_epochs(cfg, out_dir) if resume and out_dir is not None else 0
     if resume:
         err.print(_resume_line(done, cfg.epochs, out_dir), highlight=False)
@@ -430,7 +435,9 @@ def train_cmd(
             **{f"{p}_j": costs[-1][f"{p}_energy_total_j"] for p in COST_PARTS},
             "pulse_energy_model": type(meter.pulse_model).__name__,
             "digital_energy_per_op_j": DigitalEnergyModel().energy_per_op_j}
-        _print_json({"key": result.key, "config": result.config, "sp_shift": result.sp_report,
+        _print_json({"key": result.key, "config": result.config,
+                     "noise": noise.as_dict() if noise is not None else None,
+                     "sp_shift": result.sp_report,
                      "epochs": records, "energy": energy,
                      "read_energy_model": asdict(ReadEnergyModel())})
     else:
@@ -440,6 +447,7 @@ def train_cmd(
         out.print(f"{cfg.algorithm} on {cfg.device if analog else 'float'}: "
                   f"test accuracy {f['test_acc']:.4f} after {f['epoch']} epochs, "
                   f"{f['pulses_total']:,} pulses{spent}"
+                  + (f"; {noise.describe()}" if noise is not None else "")
                   + (f"; results in {out_dir}" if out_dir else ""))
 
 

@@ -67,8 +67,9 @@ def builtin_family(family: str = FAMILY, recipe: str = "measured") -> list[LutDe
     return [builtin_device(n) for n in builtin_names(recipe) if n.startswith(family)]
 
 
-def resolve_device(name_or_path: str | Path) -> LutDevice:
-    """A built-in name or a path to a device file → the device.
+def resolve_device(name_or_path: str | Path | LutDevice) -> LutDevice:
+    """A built-in name or a path to a device file → the device (a device object is
+    returned as it is).
 
     Raises
     ------
@@ -77,6 +78,8 @@ def resolve_device(name_or_path: str | Path) -> LutDevice:
     DataFormatError
         If the file exists but is not a valid device file.
     """
+    if isinstance(name_or_path, LutDevice):
+        return name_or_path
     text = str(name_or_path)
     path = Path(text)
     if path.suffix.lower() in (".json", ".toml") or path.exists():

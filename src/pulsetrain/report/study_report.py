@@ -22,7 +22,9 @@ from pulsetrain.study.analysis import (
     summarise_runs,
     summarise_study,
 )
+from pulsetrain.study.config import StudyConfig
 from pulsetrain.study.verdict import Verdict, study_verdict
+from pulsetrain.training.registry import algorithm
 
 WORKS = 0.5
 """Final test accuracy from which an algorithm "works" (below it, it fails; 10 classes:
@@ -149,8 +151,8 @@ def _fmt(x: object, kind: str = "g") -> str:
 def _table(summary: pd.DataFrame) -> list[str]:
     lines = ["| algorithm | device | pulse width | test acc (%) | epochs to target | "
              "epochs to 99 % final | pulses | total energy | energy to target | "
-             "J per point | rank | seeds |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "J per point | rank | seeds | c2c noise | d2d variation |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for _, r in summary.iterrows():
         acc = _fmt(r.final_test_acc_mean, "pct")
         if r.seeds > 1:
@@ -163,7 +165,34 @@ def _table(summary: pd.DataFrame) -> list[str]:
             f"{_fmt(r.total_pulses_mean, 'e')} | {energy_text(r.total_energy_j_mean)} | "
             f"{energy_text(r.energy_to_target_j_mean)} | "
             f"{energy_text(r.energy_per_point_j_mean)} | {_fmt(r.rank_accuracy_per_joule)} | "
-            f"{int(r.seeds)} |")
+            f"{int(r.seeds)} | {_fmt(r.c2c_noise)} | {_fmt(r.device_variation)} |")
+    return lines
+
+
+def noise_lines(cfg: StudyConfig) -> list[str]:
+    """The report's statement of the noise its analog runs used (one line per distinct
+    setup), and a warning line where runs ignore their devices' measured noise."""
+    setups: dict[str, None] = {}
+    ignored: dict[str, float] = {}
+    for run in cfg.runs():
+        if not algorithm(run.algorithm).analog:
+            continue
+        device = resolve_device(run.device)
+        noise = run.noise(device)
+        setups[f"c2c noise {noise.c2c_noise:.3g} ({noise.source}), d2d variation "
+               f"{noise.variation_text}"] = None
+        if noise.ignores_estimate and noise.estimate is not None:
+            ignored[device.name] = noise.estimate
+    if not setups:
+        return []
+    lines = [f"Noise: {'; '.join(setups)} (c2c: relative step noise per pulse; d2d: "
+             "relative stds drawn once per tile).", ""]
+    if ignored:
+        lo, hi = min(ignored.values()), max(ignored.values())
+        span = f"{lo:.3g}" if lo == hi else f"{lo:.3g}–{hi:.3g}"
+        lines += [f"**Warning:** {len(ignored)} device(s) carry a measured c2c noise "
+                  f"estimate ({span}) that these runs ignore: they train noise-free; set "
+                  "`c2c_noise: measured` in the study's options to use it.", ""]
     return lines
 
 
@@ -181,10 +210,10 @@ def write_study_report(directory: str | Path) -> StudyReport:
     for run in cfg.runs():
         if run.seed != cfg.seeds[0] or store.run_status(run.key()) is None:
             continue
-        curves[(algorithm_label(run), run.device)] = store.epochs(run.key())
+        curves[(algorithm_label(run), run.device_label)] = store.epochs(run.key())
         ck = directory / "checkpoints" / f"{run.key()}.pt"
         if ck.is_file():
-            checkpoints[(algorithm_label(run), run.device)] = ck
+            checkpoints[(algorithm_label(run), run.device_label)] = ck
     figures += sf.save(sf.device_panel(devices), fig_dir, "devices")
     figures += sf.save(sf.accuracy_curves(curves, devices), fig_dir, "accuracy")
     if not runs.empty:
@@ -212,6 +241,7 @@ def write_study_report(directory: str | Path) -> StudyReport:
            if cfg.energy_model == "schottky" else "") + ".",
         "",
     ]
+    intro += noise_lines(cfg)
     if cfg.train_subset:
         intro += [f"Quick study: {cfg.train_subset} training images, {cfg.val_size} validation,"
                   f" {cfg.test_subset or 10000} test.", ""]

@@ -22,7 +22,8 @@ from pulsetrain.training.registry import algorithm
 
 RUN_COLUMNS = [
     "key", "device", "pulse_width_s", "pulse_width", "recipe", "algorithm", "lr", "seed",
-    "periphery", "epochs", "final_test_acc", "final_val_acc", "best_val_acc", "at_chance",
+    "periphery", "c2c_noise", "device_variation", "epochs", "final_test_acc",
+    "final_val_acc", "best_val_acc", "at_chance",
     "epochs_to_target", "epochs_to_99pct_final", "energy_per_pulse_up_j",
     "energy_per_pulse_down_j", "total_pulses", "pulses_to_target", "sp_estimation_pulses",
     "digital_ops_total", "programming_energy_j", "sp_estimation_energy_j", "digital_energy_j",
@@ -31,7 +32,10 @@ RUN_COLUMNS = [
 ]
 """Columns of ``runs.csv``.  Energies in joules; ``total_energy_j`` is every cost
 (programming + SP estimation + digital + reads, :mod:`pulsetrain.energy.costs`),
-``energy_per_point_j`` that total per accuracy point above chance."""
+``energy_per_point_j`` that total per accuracy point above chance; ``c2c_noise`` the
+relative cycle-to-cycle noise the run trained with and ``device_variation`` its d2d
+variation (:meth:`~pulsetrain.training.config.TrainConfig.noise`; empty for the float
+baseline)."""
 
 CHANCE = 0.1
 """Chance accuracy of the 10-class task."""
@@ -145,6 +149,8 @@ def summarise_runs(store: ResultStore, cfg: StudyConfig) -> pd.DataFrame:
             "total_pulses": epochs[-1]["pulses_total"],
         }
         if algorithm(run.algorithm).analog:
+            noise = run.noise(device)
+            row.update(c2c_noise=noise.c2c_noise, device_variation=noise.variation_text)
             row.update(_costs(cfg, run, device, epochs, to_target))
         rows.append(row)
     df = pd.DataFrame(rows, columns=RUN_COLUMNS)
@@ -169,7 +175,8 @@ def summarise_study(runs: pd.DataFrame) -> pd.DataFrame:
     ``rank_accuracy_per_joule`` ranks groups by it (1 = best)."""
     if runs.empty:
         return runs
-    keys = ["algorithm", "device", "pulse_width_s", "pulse_width", "recipe"]
+    keys = ["algorithm", "device", "pulse_width_s", "pulse_width", "recipe", "c2c_noise",
+            "device_variation"]
     grouped = runs.groupby(keys, sort=False, dropna=False)
     numeric = runs[keys].join(runs[SUMMARY_METRICS].apply(pd.to_numeric, errors="coerce"))
     out = numeric.groupby(keys, sort=False, dropna=False).agg(["mean", "std"])

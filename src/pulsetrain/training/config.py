@@ -6,16 +6,35 @@ import hashlib
 import json
 import re
 import sys
+import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import numpy as np
 import torch
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_serializer,
+    model_validator,
+)
 
 import pulsetrain.crossbar.periphery  # noqa: F401  (registers the aihwkit-default read-out)
 from pulsetrain.crossbar.mvm import PERIPHERY, make_periphery
-from pulsetrain.errors import InputError, and_list, describe_validation_error, did_you_mean
+from pulsetrain.devices.io import device_to_dict
+from pulsetrain.devices.lut import LutDevice, Variation
+from pulsetrain.errors import (
+    DataWarning,
+    InputError,
+    and_list,
+    describe_validation_error,
+    did_you_mean,
+)
 from pulsetrain.training.algorithms import TransferMode
 from pulsetrain.training.registry import ALGORITHMS, algorithm, owned_options
 
@@ -65,6 +84,35 @@ TorchDevice = Annotated[str, AfterValidator(check_torch_device)]
 """A config field naming a torch device (validated by :func:`check_torch_device`)."""
 
 
+def device_ref(device: LutDevice) -> str:
+    """What stores and run keys record for a device given as an object:
+    ``NAME@sha256:HEX``, 16 hex digits of SHA-256 over its device-file content
+    (:func:`~pulsetrain.devices.io.device_to_dict`, keys sorted).  Equal parameters give
+    equal references, whatever object holds them."""
+    text = json.dumps(device_to_dict(device), sort_keys=True, default=str)
+    return f"{device.name}@sha256:{hashlib.sha256(text.encode()).hexdigest()[:16]}"
+
+
+class DeviceVariation(BaseModel):
+    """Device-to-device variation of a run, drawn once per tile from the run's seed
+    (relative standard deviations, dimensionless; see
+    :meth:`pulsetrain.crossbar.device_tensors.DeviceTensors.draw` for the distributions)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    step: float = Field(0.0, ge=0, allow_inf_nan=False, description="std of each device's "
+                        "step-size gain g = max(0, 1 + step·N(0, 1)) on both tables")
+    bounds: float = Field(0.0, ge=0, allow_inf_nan=False, description="std of the factors "
+                          "max(0.1, 1 + bounds·N(0, 1)) on w_min and w_max (independent)")
+    up_down: float = Field(0.0, ge=0, allow_inf_nan=False, description="std of r = "
+                           "up_down·N(0, 1): up steps × (1 + r), down steps × (1 − r)")
+
+    def variation(self) -> Variation:
+        """As the device model's :class:`~pulsetrain.devices.lut.Variation`."""
+        return Variation(step_gain_std=self.step, bound_std=self.bounds,
+                         up_down_std=self.up_down)
+
+
 def require_torch_device(spec: str) -> None:
     """Check that this machine has the torch device ``spec`` (before any run starts).
 
@@ -85,9 +133,12 @@ class TrainConfig(BaseModel):
     units, log-softmax + NLL, batch 64, 25 epochs, StepLR(10, 0.5), MNIST 48k/12k/10k.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
 
-    device: str = Field("ID161ZR15000-200ns", description="built-in name or device file")
+    device: str | LutDevice = Field(
+        "ID161ZR15000-200ns", description="built-in name, device file, or (Python API) a "
+        "LutDevice object, keyed and stored as NAME@sha256:HEX of its parameters "
+        "(device_ref)")
     algorithm: Algorithm = "mixed-precision"
     lr: float | None = Field(None, gt=0, description="default: the algorithm's (registry)")
     epochs: int = Field(25, ge=1)
@@ -122,10 +173,19 @@ class TrainConfig(BaseModel):
     transfer: dict[str, Any] = Field(
         default_factory=dict, description="Tiki-Taka rules (ttv2, c-ttv2, agad): "
         "pulsetrain.training.transfer.TransferSettings, e.g. {a_reference: sp}")
-    c2c_noise: float | None = Field(None, ge=0, description="override the device's")
+    c2c_noise: Annotated[float, Field(ge=0, allow_inf_nan=False)] | Literal["measured"] | None = (
+        Field(None, description="cycle-to-cycle step noise: std of the factor 1 + c2c·N(0, 1) "
+              "on every pulse's step (relative to the step); measured: the estimate device "
+              "fit stored with the device (c2c_noise_estimate); default: the device's own "
+              "c2c_noise (0 for fitted and built-in devices: noise-free)"))
     step_gain_std: float | None = Field(None, ge=0)
     bound_std: float | None = Field(None, ge=0)
     up_down_std: float | None = Field(None, ge=0)
+    device_variation: Annotated[float, Field(ge=0, allow_inf_nan=False)] | DeviceVariation \
+        | None = Field(None, description="device-to-device variation drawn once per tile "
+                       "from the run's seed: a number (std of the step-size gain) or "
+                       "{step, bounds, up_down} (DeviceVariation); default: the device's "
+                       "own variation and the *_std overrides")
     data_dir: str | None = None
     val_size: int = Field(12_000, ge=1, le=59_999, description="taken from the 60k train set")
     train_subset: int | None = Field(None, ge=1)
@@ -153,6 +213,12 @@ class TrainConfig(BaseModel):
         problems: list[str] = []  # all of them at once, one line each
         if any(h < 1 for h in self.hidden):
             problems.append(f"hidden: layer sizes must be >= 1, got {self.hidden}")
+        if self.device_variation is not None:
+            given = [o for o in ("step_gain_std", "bound_std", "up_down_std")
+                     if getattr(self, o) is not None]
+            if given:
+                problems.append(f"device_variation replaces {and_list(given)}: give one "
+                                "or the other")
         if self.backend == "numba" and torch.device(self.torch_device).type != "cpu":
             problems.append(f"backend 'numba' runs on CPU tensors only, but torch_device is "
                             f"{self.torch_device!r}: use backend auto or torch")
@@ -186,6 +252,52 @@ class TrainConfig(BaseModel):
             raise ValueError("\n".join(problems))
         return self
 
+    @field_serializer("device")
+    def _device_text(self, device: str | LutDevice) -> str:
+        return device if isinstance(device, str) else device_ref(device)
+
+    @property
+    def device_label(self) -> str:
+        """The device as messages name it: the name, file or object reference."""
+        return self.device if isinstance(self.device, str) else device_ref(self.device)
+
+    def variation(self, device: LutDevice) -> Variation:
+        """The device-to-device variation a run of ``device`` draws (``device_variation``,
+        else the device's own with the ``*_std`` overrides)."""
+        if isinstance(self.device_variation, DeviceVariation):
+            return self.device_variation.variation()
+        if self.device_variation is not None:
+            return Variation(step_gain_std=float(self.device_variation))
+        var = device.variation
+        return Variation(
+            step_gain_std=var.step_gain_std if self.step_gain_std is None
+            else self.step_gain_std,
+            bound_std=var.bound_std if self.bound_std is None else self.bound_std,
+            up_down_std=var.up_down_std if self.up_down_std is None else self.up_down_std)
+
+    def noise(self, device: LutDevice) -> NoiseSetup:
+        """The cycle-to-cycle noise and d2d variation a run of ``device`` uses.
+
+        Raises
+        ------
+        InputError
+            ``c2c_noise: measured`` for a device that carries no noise estimate.
+        """
+        estimate = device.c2c_noise_estimate
+        if estimate is not None and not np.isfinite(estimate):
+            estimate = None
+        if self.c2c_noise == "measured":
+            if estimate is None:
+                raise InputError(f"c2c_noise: measured, but device {self.device_label!r} "
+                                 "carries no c2c noise estimate (c2c_noise_estimate; device "
+                                 "fit writes one): give c2c_noise as a number")
+            c2c, source = float(estimate), "measured"
+        elif self.c2c_noise is None:
+            c2c, source = float(device.c2c_noise), "device"
+        else:
+            c2c, source = float(self.c2c_noise), "set"
+        return NoiseSetup(c2c, source, estimate, self.variation(device))
+
     @property
     def learning_rate(self) -> float:
         """``lr`` or the algorithm's default (:mod:`pulsetrain.training.registry`)."""
@@ -198,6 +310,70 @@ class TrainConfig(BaseModel):
     def stored(self) -> dict[str, Any]:
         """The config as stores and results record it (:func:`keyed_fields`)."""
         return keyed_fields(self)
+
+
+@dataclass(frozen=True)
+class NoiseSetup:
+    """What noise a run trains with (:meth:`TrainConfig.noise`).
+
+    Attributes
+    ----------
+    c2c_noise
+        Relative cycle-to-cycle step noise the run applies (std, fraction of the step).
+    source
+        ``device`` (the device's own ``c2c_noise``), ``set`` (the config's number) or
+        ``measured`` (the device's fitted estimate).
+    estimate
+        The device's fitted noise estimate (``None``: it carries none).
+    variation
+        The device-to-device variation drawn per tile (relative stds).
+    """
+
+    c2c_noise: float
+    source: str
+    estimate: float | None
+    variation: Variation
+
+    @property
+    def ignores_estimate(self) -> bool:
+        """The device carries a nonzero noise estimate, yet the run, not told otherwise,
+        trains noise-free."""
+        return (self.source == "device" and self.c2c_noise == 0 and self.estimate is not None
+                and self.estimate > 0)
+
+    @property
+    def variation_text(self) -> str:
+        """``none`` or ``step 0.1, bounds 0.05, up/down 0`` (relative stds)."""
+        v = self.variation
+        if v == Variation():
+            return "none"
+        return f"step {v.step_gain_std:g}, bounds {v.bound_std:g}, up/down {v.up_down_std:g}"
+
+    def describe(self) -> str:
+        """One phrase, e.g. ``c2c noise 0 (device's; estimate 0.152 ignored), d2d
+        variation none``."""
+        why = {"device": "device's", "set": "set", "measured": "measured"}[self.source]
+        if self.ignores_estimate:
+            why += f"; estimate {self.estimate:.3g} ignored"
+        return f"c2c noise {self.c2c_noise:.3g} ({why}), d2d variation {self.variation_text}"
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready record (reports, ``train --json``)."""
+        v = self.variation
+        return {"c2c_noise": self.c2c_noise, "c2c_source": self.source,
+                "c2c_noise_estimate": self.estimate, "estimate_ignored": self.ignores_estimate,
+                "variation": {"step_gain_std": v.step_gain_std, "bound_std": v.bound_std,
+                              "up_down_std": v.up_down_std}}
+
+    def warn_if_ignored(self, device: str) -> None:
+        """A :class:`~pulsetrain.errors.DataWarning` naming ``device`` when the run ignores
+        the device's measured noise estimate (:attr:`ignores_estimate`)."""
+        if self.ignores_estimate:
+            warnings.warn(DataWarning(device, f"carries a measured c2c noise estimate of "
+                                      f"{self.estimate:.3g} that this run ignores (it trains "
+                                      "noise-free); set c2c_noise: measured to use it, or "
+                                      "c2c_noise: 0 to say noise-free on purpose"),
+                          stacklevel=3)
 
 
 KEY_FIELDS_V1 = (

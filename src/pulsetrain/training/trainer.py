@@ -17,7 +17,7 @@ from torch import nn
 
 from pulsetrain.crossbar.symmetry import SymmetryProgressCallback
 from pulsetrain.devices.builtin import resolve_device
-from pulsetrain.devices.lut import LutDevice, Variation
+from pulsetrain.devices.lut import LutDevice
 from pulsetrain.fileio import atomic_write
 from pulsetrain.training.algorithms import AnalogOptimizer, SymmetryShiftReport
 from pulsetrain.training.config import TrainConfig, require_torch_device
@@ -31,18 +31,22 @@ BatchCallback = Callable[[int, int], None]
 
 
 def training_device(cfg: TrainConfig) -> LutDevice | None:
-    """The device of a config with its noise overrides; ``None`` for a digital algorithm
-    (the float baseline)."""
+    """The device of a config with the noise and variation the run uses
+    (:meth:`TrainConfig.noise`); ``None`` for a digital algorithm (the float baseline).
+    Warns (:class:`~pulsetrain.errors.DataWarning`) when the run ignores the device's
+    measured noise estimate.
+
+    Raises
+    ------
+    InputError
+        An unknown device, or ``c2c_noise: measured`` for a device without an estimate.
+    """
     if not algorithm(cfg.algorithm).analog:
         return None
     dev = resolve_device(cfg.device)
-    var = dev.variation
-    var = Variation(
-        step_gain_std=var.step_gain_std if cfg.step_gain_std is None else cfg.step_gain_std,
-        bound_std=var.bound_std if cfg.bound_std is None else cfg.bound_std,
-        up_down_std=var.up_down_std if cfg.up_down_std is None else cfg.up_down_std)
-    c2c = dev.c2c_noise if cfg.c2c_noise is None else cfg.c2c_noise
-    return dev.with_options(variation=var, c2c_noise=c2c)
+    noise = cfg.noise(dev)
+    noise.warn_if_ignored(cfg.device_label)
+    return dev.with_options(variation=noise.variation, c2c_noise=noise.c2c_noise)
 
 
 @dataclass
