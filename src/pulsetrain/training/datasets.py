@@ -193,9 +193,9 @@ def idx_dims(path: Path) -> list[int]:
     DataFormatError
         A header too short or with a magic number other than 2051/2049.
     """
-    opener: Callable[[Path], Any] = gzip.open if path.suffix == ".gz" else open
+    opener: Callable[[Path, str], Any] = gzip.open if path.suffix == ".gz" else open
     try:
-        with opener(path) as fh:
+        with opener(path, "rb") as fh:
             head = fh.read(16)
     except (OSError, EOFError) as exc:
         raise DataFormatError(path, f"cannot read IDX header ({exc})") from None
@@ -332,7 +332,7 @@ class _ArrayUnpickler(pickle.Unpickler):
     ALLOWED: ClassVar[set[tuple[str, str]]] = {
         ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
         ("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "scalar"),
-        ("numpy._core.multiarray", "scalar")}
+        ("numpy._core.multiarray", "scalar"), ("_codecs", "encode")}
 
     def find_class(self, module: str, name: str) -> Any:
         if (module, name) not in self.ALLOWED:
