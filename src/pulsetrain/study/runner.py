@@ -215,14 +215,14 @@ _DATA: dict[tuple[Any, ...], Any] = {}
 
 
 def _mnist(cfg: TrainConfig) -> Any:
-    """MNIST for a run, loaded once per process and shared by its runs."""
-    from pulsetrain.training.data import load_mnist
+    """The dataset of a run, loaded once per process and shared by its runs."""
+    from pulsetrain.training.datasets import load_dataset
 
-    key = (cfg.data_dir, cfg.val_size, cfg.train_subset, cfg.test_subset)
+    key = (cfg.dataset, cfg.data_dir, cfg.val_size, cfg.train_subset, cfg.test_subset)
     if key not in _DATA:
         _DATA.clear()
-        _DATA[key] = load_mnist(cfg.data_dir, cfg.val_size, train_subset=cfg.train_subset,
-                                test_subset=cfg.test_subset)
+        _DATA[key] = load_dataset(cfg.dataset, cfg.data_dir, cfg.val_size,
+                                  train_subset=cfg.train_subset, test_subset=cfg.test_subset)
     return _DATA[key]
 
 

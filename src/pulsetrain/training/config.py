@@ -36,6 +36,7 @@ from pulsetrain.errors import (
     did_you_mean,
 )
 from pulsetrain.training.algorithms import TransferMode
+from pulsetrain.training.datasets import DATASETS, check_dataset_name
 from pulsetrain.training.registry import ALGORITHMS, algorithm, owned_options
 
 if sys.version_info >= (3, 11):
@@ -78,6 +79,24 @@ def check_torch_device(spec: str) -> str:
     if kind not in ("cpu", "cuda"):
         raise ValueError("expected cpu, cuda or cuda:N")
     return spec
+
+
+DatasetName = Annotated[str, AfterValidator(check_dataset_name)]
+"""A config field naming a registered dataset (:mod:`pulsetrain.training.datasets`)."""
+
+
+def check_dataset_fields(dataset: str, data_dir: str | None, val_size: int) -> list[str]:
+    """Problems (one line each) of a config's dataset, data_dir and val_size: a dataset
+    without default files needs data_dir; val_size must leave training images of a
+    dataset whose training-set size is known (others are checked when loaded)."""
+    cls = DATASETS[dataset]
+    problems = []
+    if cls.needs_data_dir and data_dir is None:
+        problems.append(f"data_dir: dataset {dataset!r} needs a folder with {cls.expected}")
+    if cls.train_size is not None and val_size >= cls.train_size:
+        problems.append(f"val_size: expected 1 … {cls.train_size - 1} (dataset {dataset!r} "
+                        f"has {cls.train_size} training images), got {val_size}")
+    return problems
 
 
 TorchDevice = Annotated[str, AfterValidator(check_torch_device)]
@@ -186,8 +205,12 @@ class TrainConfig(BaseModel):
                        "from the run's seed: a number (std of the step-size gain) or "
                        "{step, bounds, up_down} (DeviceVariation); default: the device's "
                        "own variation and the *_std overrides")
-    data_dir: str | None = None
-    val_size: int = Field(12_000, ge=1, le=59_999, description="taken from the 60k train set")
+    dataset: DatasetName = Field("mnist", description="mnist, fashion-mnist, cifar10, idx "
+                                 "(registry in pulsetrain.training.datasets)")
+    data_dir: str | None = Field(None, description="the dataset's folder; default: its "
+                                 "installed files (cifar10 and idx need one)")
+    val_size: int = Field(12_000, ge=1, description="taken from the dataset's training set "
+                          "(at most its size − 1)")
     train_subset: int | None = Field(None, ge=1)
     test_subset: int | None = Field(None, ge=1)
     backend: Literal["auto", "numba", "torch"] = "auto"
@@ -211,6 +234,7 @@ class TrainConfig(BaseModel):
     @model_validator(mode="after")
     def _check(self) -> TrainConfig:
         problems: list[str] = []  # all of them at once, one line each
+        problems += check_dataset_fields(self.dataset, self.data_dir, self.val_size)
         if any(h < 1 for h in self.hidden):
             problems.append(f"hidden: layer sizes must be >= 1, got {self.hidden}")
         if self.device_variation is not None:

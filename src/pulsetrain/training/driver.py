@@ -17,7 +17,8 @@ from pathlib import Path
 from pulsetrain.crossbar.symmetry import SymmetryProgressCallback
 from pulsetrain.store.sqlite import ResultStore
 from pulsetrain.training.config import TrainConfig
-from pulsetrain.training.data import MNIST, load_mnist
+from pulsetrain.training.data import MNIST
+from pulsetrain.training.datasets import load_dataset
 from pulsetrain.training.records import EventSink
 from pulsetrain.training.stacked import RunStack, check_stack
 from pulsetrain.training.trainer import (
@@ -54,8 +55,8 @@ def train_runs(cfgs: Sequence[TrainConfig], out: str | Path | None = None,
     if len({c.key() for c in cfgs}) != len(cfgs):
         raise ValueError("a stack holds each configuration once")
     first = cfgs[0]
-    data = data or load_mnist(first.data_dir, first.val_size, train_subset=first.train_subset,
-                              test_subset=first.test_subset)
+    data = data or load_dataset(first.dataset, first.data_dir, first.val_size,
+                                train_subset=first.train_subset, test_subset=first.test_subset)
     # bad input fails before anything is stored
     trainers = [Trainer.build(c, on_sp_progress) for c in cfgs]
     if sink is None and out is not None:

@@ -41,8 +41,8 @@ def stack_signature(cfg: TrainConfig) -> tuple[Any, ...] | None:
     stacks."""
     if not algorithm(cfg.algorithm).analog:
         return None
-    return (tuple(cfg.hidden), cfg.activation, cfg.batch_size, cfg.epochs, cfg.data_dir,
-            cfg.val_size, cfg.train_subset, cfg.test_subset, cfg.torch_device,
+    return (tuple(cfg.hidden), cfg.activation, cfg.batch_size, cfg.epochs, cfg.dataset,
+            cfg.data_dir, cfg.val_size, cfg.train_subset, cfg.test_subset, cfg.torch_device,
             cfg.max_tile_inputs, cfg.max_tile_outputs)
 
 

@@ -22,6 +22,7 @@ from pulsetrain.fileio import atomic_write
 from pulsetrain.training.algorithms import AnalogOptimizer, SymmetryShiftReport
 from pulsetrain.training.config import TrainConfig, require_torch_device
 from pulsetrain.training.data import MNIST, Split
+from pulsetrain.training.datasets import get_dataset
 from pulsetrain.training.layers import analog_layer_index, analog_layers, build_mlp
 from pulsetrain.training.records import EventSink, RunEvent
 from pulsetrain.training.registry import algorithm
@@ -70,11 +71,13 @@ class Trainer:
         Raises
         ------
         InputError
-            If ``cfg.torch_device`` names a CUDA device this machine does not have.
+            If ``cfg.torch_device`` names a CUDA device this machine does not have, or
+            (dataset ``idx``) the dataset's files cannot be read.
         """
         require_torch_device(cfg.torch_device)
         device = training_device(cfg)
-        sizes = [784, *cfg.hidden, 10]
+        data = get_dataset(cfg.dataset, cfg.data_dir)
+        sizes = [data.n_features, *cfg.hidden, data.n_classes]
         model = build_mlp(sizes, device, seed=cfg.seed, activation=cfg.activation,
                           backend=cfg.backend, torch_device=cfg.torch_device,
                           periphery=cfg.periphery, periphery_options=cfg.periphery_options,
