@@ -143,3 +143,45 @@ def test_study_yaml_wrong_types(key: str, value: object) -> None:
 @given(st.binary(max_size=200))
 def test_device_file_random_bytes(data: bytes) -> None:
     outcome(data, "d.json", load_device)
+
+
+@given(damaged(TIDY), damaged(CUTOFFS))
+def test_folder_scan_keeps_the_good_run(tidy: str, cutoffs: str) -> None:
+    """A damaged tidy CSV and cutoffs file beside a good WGFMU run: the scan still finds the
+    good run unchanged, and a damaged file it cannot read is a problem naming it."""
+    import tempfile
+    import warnings
+
+    from pulsetrain.errors import InputError
+    from pulsetrain.measurements import scan_folder
+
+    with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        root = Path(tmp)
+        good = root / "run_20240101120000" / WGFMU_NAME
+        good.parent.mkdir()
+        good.write_text(WGFMU, encoding="utf-8")
+        (root / "t.csv").write_text(tidy, encoding="utf-8", errors="surrogatepass")
+        (root / "cutoffs.csv").write_text(cutoffs, encoding="utf-8", errors="surrogatepass")
+        try:
+            scan = scan_folder(root)
+        except InputError as exc:  # only the cutoffs file may stop a scan
+            assert "cutoffs.csv" in str(exc) and "\n" not in str(exc)
+            return
+        wg = [r for r in scan.runs if r.device_id == "DEVX"]
+        assert len(wg) == 1
+        ref = read_wgfmu_sweep(good)
+        np.testing.assert_array_equal(wg[0].repetitions[-1].conductance_s,
+                                      ref[-1].conductance_s)
+        for p in scan.problems:
+            assert "\n" not in str(p)
+
+
+TRAIN = 'device = "ID161ZR15000-200ns"\nalgorithm = "mixed-precision"\nepochs = 2\nlr = 0.5\n'
+
+
+@given(damaged(TRAIN))
+def test_train_toml_damaged(text: str) -> None:
+    cfg = outcome(text, "run.toml", load_config_file, per_key=True)
+    if cfg is not None:
+        assert cfg.epochs >= 1 and (cfg.lr is None or (np.isfinite(cfg.lr) and cfg.lr > 0))
