@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from pulsetrain.devices.lut import LutDevice, Variation
 from pulsetrain.devices.mapping import WeightMapping
-from pulsetrain.errors import DataFormatError, describe_validation_error
+from pulsetrain.errors import DataFormatError, validation_problems
 from pulsetrain.fileio import atomic_write
 
 if sys.version_info >= (3, 11):
@@ -110,7 +110,9 @@ def device_from_dict(data: dict[str, Any], source: str | Path = "<dict>") -> Lut
     try:
         model = DeviceFileModel.model_validate(data)
     except ValidationError as exc:
-        raise DataFormatError(source, describe_validation_error(exc, "field")) from None
+        problems = validation_problems(exc, "field")
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise DataFormatError(source, problems[0] + more) from None
     if len(model.lut_up) != len(model.lut_down):
         raise DataFormatError(source, f"fields 'lut_up' and 'lut_down' must have the same "
                               f"length, got {len(model.lut_up)} and {len(model.lut_down)}")
@@ -152,7 +154,11 @@ def load_device(path: str | Path) -> LutDevice:
     path = Path(path)
     if not path.is_file():
         raise DataFormatError(path, "device file not found")
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise DataFormatError(path, f"not UTF-8 text (byte {exc.start}); a device file is "
+                              "JSON or TOML") from None
     try:
         data = tomllib.loads(text) if path.suffix.lower() == ".toml" else json.loads(text)
     except json.JSONDecodeError as exc:
