@@ -1,0 +1,88 @@
+"""Learning-rate tuning (pulsetrain.study.tune): validation split only, resumable,
+deterministic under the sampler seed, tuned.yaml loadable by study run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pulsetrain.errors import InputError
+from pulsetrain.study import StudyConfig
+from pulsetrain.training.config import load_config_file
+from pulsetrain.training.data import default_mnist_folder
+
+optuna = pytest.importorskip("optuna")
+needs_mnist = pytest.mark.skipif(default_mnist_folder() is None, reason="MNIST not installed")
+
+TINY = """name: tiny
+devices: [ID161ZR15000-200us]
+algorithms: [{name: sgd}]
+epochs: 3
+hidden: [16]
+train_subset: 300
+val_size: 200
+test_subset: 100
+"""
+
+
+def _cfg(tmp_path: Path) -> StudyConfig:
+    path = tmp_path / "study.yaml"
+    path.write_text(TINY)
+    cfg = load_config_file(path, StudyConfig)
+    assert isinstance(cfg, StudyConfig)
+    return cfg
+
+
+def _trial_counts(out: Path) -> list[int]:
+    storage = f"sqlite:///{out / 'tune.sqlite3'}"
+    return [s.n_trials for s in optuna.get_all_study_summaries(storage)]
+
+
+def test_bad_trials_is_a_one_line_input_error(tmp_path: Path) -> None:
+    from pulsetrain.study.tune import tune_study
+
+    with pytest.raises(InputError, match=r"trials \(--trials\): expected an integer >= 1"):
+        tune_study(_cfg(tmp_path), tmp_path / "t", trials=0)
+
+
+@needs_mnist
+def test_tune_uses_val_only_resumes_and_is_deterministic(tmp_path: Path) -> None:
+    """The objective is the last epoch's val_acc (never test_acc); tuned.yaml loads and
+    differs from the config only in the algorithm entry; a second call with more trials
+    adds only the missing ones; a fresh DIR with the same seed gives the same trials."""
+    import csv
+
+    from pulsetrain.store.sqlite import ResultStore
+    from pulsetrain.study.tune import tune_study
+
+    cfg = _cfg(tmp_path)
+    out = tmp_path / "tune"
+    first = tune_study(cfg, out, trials=2, epochs=1)
+    assert _trial_counts(out) == [2]
+    res = tune_study(cfg, out, trials=3, epochs=1)[0]
+    assert _trial_counts(out) == [3]  # one more, the first two kept
+    assert [t["lr"] for t in res.trials[:2]] == [t["lr"] for t in first[0].trials]
+    # objective = validation accuracy of each trial's run, not its test accuracy
+    store = ResultStore(out / "runs" / "results.sqlite")
+    vals, tests = set(), set()
+    for key in store.keys():
+        last = store.epochs(key)[-1]
+        vals.add(round(last["val_acc"], 6))
+        tests.add(round(last["test_acc"], 6))
+    told = {round(t["val_acc"], 6) for t in res.trials}
+    assert told <= vals
+    assert res.best_val_acc == max(t["val_acc"] for t in res.trials if not t["pruned"])
+    assert 0.05 / 10 <= res.best_lr <= 0.05 * 10
+    # tuned.yaml: StudyConfig loads it; only the algorithm entry differs
+    tuned = load_config_file(out / "tuned.yaml", StudyConfig)
+    assert isinstance(tuned, StudyConfig)
+    assert tuned.model_copy(update={"algorithms": cfg.algorithms}) == cfg
+    assert tuned.algorithms[0].lr == pytest.approx(res.best_lr)
+    assert tuned.algorithms[0].options["bl"] in (15, 31, 63)
+    rows = list(csv.DictReader((out / "tuning.csv").open()))
+    assert len(rows) == 3 and (out / "tuning.png").stat().st_size > 1000
+    # determinism: a fresh folder, the same sampler seed, the same learning rates
+    again = tune_study(cfg, tmp_path / "again", trials=3, epochs=1)[0]
+    assert [t["lr"] for t in again.trials] == [t["lr"] for t in res.trials]
+    assert [t["val_acc"] for t in again.trials] == [t["val_acc"] for t in res.trials]
