@@ -1,8 +1,9 @@
 """Learning-rate tuning of a study's (device, algorithm) pairs on the validation split.
 
 Each pair (one device × one ``algorithms`` entry) gets its own Optuna study in
-``OUT/tune.sqlite3`` (TPE sampler seeded with ``seed`` + the trial's number, a median pruner on validation
-accuracy per epoch), so a killed tuning run resumes where it stopped.  Trials are asked
+``OUT/tune.sqlite3`` (TPE sampler seeded with ``seed`` + the trial's number, a median
+pruner on validation accuracy per epoch), so a killed tuning run resumes
+where it stopped.  Trials are asked
 in batches (as many as the study's ``workers``), each batch trained as a sub-study of
 runs through the study's executor (:func:`~pulsetrain.study.runner.run_study`, runs
 stored under ``OUT/runs``), and told back with their validation accuracy.  Pruning is
