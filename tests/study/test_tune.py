@@ -83,3 +83,22 @@ def test_tune_uses_val_only_resumes_and_is_deterministic(tmp_path: Path) -> None
     again = tune_study(cfg, tmp_path / "again", trials=3, epochs=1)[0]
     assert [t["lr"] for t in again.trials] == [t["lr"] for t in res.trials]
     assert [t["val_acc"] for t in again.trials] == [t["val_acc"] for t in res.trials]
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    (["nope.yaml"], "nope.yaml"),
+    (["STUDY", "--trials", "0"], "trials (--trials): expected an integer >= 1, got 0"),
+])
+def test_cli_tune_bad_input_is_one_line_exit_2(tmp_path: Path, args: list[str],
+                                               words: str) -> None:
+    from typer.testing import CliRunner
+
+    from pulsetrain.cli import app
+
+    path = tmp_path / "study.yaml"
+    path.write_text(TINY)
+    args = [str(path) if a == "STUDY" else a for a in args]
+    result = CliRunner().invoke(app, ["study", "tune", *args, "--out", str(tmp_path / "t")])
+    assert result.exit_code == 2
+    lines = [x for x in result.output.splitlines() if x.strip()]
+    assert len(lines) == 1 and words in lines[0] and lines[0].startswith("error:")
