@@ -102,3 +102,42 @@ def test_cli_tune_bad_input_is_one_line_exit_2(tmp_path: Path, args: list[str],
     assert result.exit_code == 2
     lines = [x for x in result.output.splitlines() if x.strip()]
     assert len(lines) == 1 and words in lines[0] and lines[0].startswith("error:")
+
+
+def test_missing_optuna_gives_the_install_hint(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from pulsetrain.study.tune import import_optuna
+
+    monkeypatch.setitem(sys.modules, "optuna", None)
+    with pytest.raises(InputError, match=r'pip install "pulsetrain\[tune\]"'):
+        import_optuna()
+
+
+def test_reproduce_seeds_and_tune_flags(monkeypatch: pytest.MonkeyPatch,
+                                        tmp_path: Path) -> None:
+    """--seeds N runs seeds 0 … N-1; --tune B tunes with B trials, then runs the tuned
+    config (tuning itself replaced by a stub here; it is tested above)."""
+    from typer.testing import CliRunner
+
+    import pulsetrain.cli as cli
+    import pulsetrain.study.tune as tune
+
+    ran: list[StudyConfig] = []
+    monkeypatch.setattr(cli, "_run_and_report", lambda cfg, out: ran.append(cfg))
+    asked: list[int] = []
+
+    def fake_tune(cfg: StudyConfig, out: Path, trials: int) -> list[tune.PairResult]:
+        asked.append(trials)
+        return [tune.PairResult("d", i, s, 0.123, {}, 0.5) for i, s in
+                enumerate(cfg.algorithms)]
+
+    monkeypatch.setattr(tune, "tune_study", fake_tune)
+    result = CliRunner().invoke(cli.app, ["reproduce", "--seeds", "3", "--out",
+                                          str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert ran[-1].seeds == [0, 1, 2] and asked == []
+    result = CliRunner().invoke(cli.app, ["reproduce", "--tune", "4", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert asked == [4] and ran[-1].seeds == [0]
+    assert all(a.lr == pytest.approx(0.123) for a in ran[-1].algorithms)
