@@ -77,6 +77,14 @@ def test_tune_uses_val_only_resumes_and_is_deterministic(tmp_path: Path) -> None
     assert tuned.model_copy(update={"algorithms": cfg.algorithms}) == cfg
     assert tuned.algorithms[0].lr == pytest.approx(res.best_lr)
     assert tuned.algorithms[0].options["bl"] in (15, 31, 63)
+    # ... and study run takes it as is (one run, at the tuned lr)
+    from pulsetrain.study.runner import run_study
+
+    done = run_study(tuned, tmp_path / "run")
+    assert len(done) == 1 and done[0]["algorithm"] == "sgd"
+    ran = ResultStore(tmp_path / "run" / "results.sqlite")
+    assert ran.run_status(tuned.runs()[0].key()) == "done"
+    assert tuned.runs()[0].lr == pytest.approx(res.best_lr)
     rows = list(csv.DictReader((out / "tuning.csv").open()))
     assert len(rows) == 3 and (out / "tuning.png").stat().st_size > 1000
     # determinism: a fresh folder, the same sampler seed, the same learning rates
@@ -141,3 +149,23 @@ def test_reproduce_seeds_and_tune_flags(monkeypatch: pytest.MonkeyPatch,
     assert result.exit_code == 0, result.output
     assert asked == [4] and ran[-1].seeds == [0]
     assert all(a.lr == pytest.approx(0.123) for a in ran[-1].algorithms)
+
+
+@needs_mnist
+def test_a_trial_killed_mid_run_is_asked_again(tmp_path: Path) -> None:
+    """A trial left RUNNING by a killed tuning run is marked failed on resume and the
+    budget is filled with finished trials (its lr asked again under the same seed)."""
+    from pulsetrain.study.tune import _pair_name, tune_study
+
+    cfg = _cfg(tmp_path)
+    out = tmp_path / "tune"
+    out.mkdir()
+    study = optuna.create_study(study_name=_pair_name(cfg.devices[0], 0, cfg.algorithms[0]),
+                                storage=f"sqlite:///{out / 'tune.sqlite3'}",
+                                direction="maximize",
+                                sampler=optuna.samplers.TPESampler(seed=0))
+    study.ask()  # the killed run's trial, never told
+    res = tune_study(cfg, out, trials=1, epochs=1)[0]
+    states = [t.state for t in study.get_trials()]
+    assert states.count(optuna.trial.TrialState.FAIL) == 1
+    assert states.count(optuna.trial.TrialState.COMPLETE) == 1 and len(res.trials) == 1
