@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Create/refresh the project's virtual env (.venv) and install pulsetrain into it.
 #   scripts/setup-env.sh          runtime only
-#   scripts/setup-env.sh dev      + test/lint tools and the optional Ray extra (so the
+#   scripts/setup-env.sh dev      + test/lint tools and the optional Ray and Optuna extras (so the
 #                                 tests of every executor run; ~9 s of pip from a mirror)
 # torch goes in first: the CPU build where no NVIDIA GPU is visible (on this
 # project's machines `pip install torch==2.13.0` takes a local CPU wheel; elsewhere
@@ -27,7 +27,7 @@ if ! "$VENV/bin/python" -c "import torch" >/dev/null 2>&1; then
   "$VENV/bin/python" -W ignore -c "import torch" || { echo "[setup] torch install failed" >&2; exit 1; }
 fi
 extra=""
-[ "${1:-}" = "dev" ] && extra="[dev,ray]"
+[ "${1:-}" = "dev" ] && extra="[dev,ray,tune]"
 stamp="$VENV/.pulsetrain-installed$extra"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   echo "[setup] installing pulsetrain$extra" >&2

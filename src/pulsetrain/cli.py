@@ -35,7 +35,7 @@ from pulsetrain.energy.costs import (
 from pulsetrain.energy.read import ReadEnergyModel, read_energy
 from pulsetrain.errors import PulsetrainError, describe_validation_error
 from pulsetrain.measurements import FileProblem, format_seconds, scan_folder
-from pulsetrain.study.signals import StudyInterrupted, interrupted_exit_code
+from pulsetrain.study.signals import StudyInterrupted, interrupted_exit_code, stop_on_signals
 from pulsetrain.training.config import TrainConfig, load_config_file
 from pulsetrain.training.registry import ALGORITHMS
 from pulsetrain.training.registry import algorithm as algorithm_entry
@@ -594,6 +594,15 @@ def _interrupted(signum: int, out_dir: Path, finished: int, total: int) -> NoRet
     raise typer.Exit(code=interrupted_exit_code(signum))
 
 
+def _tune_interrupted(signum: int, out_dir: Path) -> NoReturn:
+    """A tuning run stopped by a signal: its Optuna storage resumes; exit 128 + signum."""
+    again = "pulsetrain " + shlex.join(sys.argv[1:])
+    err.print(f"[bold yellow]interrupted ({signal.Signals(signum).name}):[/] finished trials "
+              f"kept in {escape(str(out_dir / 'tune.sqlite3'))}; resume with: "
+              f"{escape(again)}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code=interrupted_exit_code(signum))
+
+
 def _run_and_report(cfg: Any, out_dir: Path) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
@@ -675,6 +684,50 @@ def study_run(
         _fail(exc)
 
 
+@study_app.command("tune")
+def study_tune(
+    config: Annotated[Path, typer.Argument(help="Study config (YAML or TOML).")],
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Tuning folder (Optuna "
+                                          "storage, trial runs, tuned.yaml).")]
+    = Path("results/tune"),
+    trials: Annotated[int, typer.Option("--trials", help="Trials per (device, "
+                                        "algorithm) pair.")] = 20,
+    epochs: Annotated[int | None, typer.Option("--epochs", help="Epochs per trial "
+                                               "(default the config's).")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Sampler seed.")] = 0,
+    workers: Annotated[int | None, typer.Option("--workers", min=1, help="Trials trained "
+                                                "at once; overrides the config.")] = None,
+    executor: Annotated[str | None, typer.Option(
+        "--executor", help="auto, serial, local or ray; overrides the config.")] = None,
+) -> None:
+    """Tune each (device, algorithm)'s learning rate (and bl / transfer_every) on the
+    validation split; writes OUT/tuned.yaml for `study run`, tuning.csv, tuning.png."""
+    from pulsetrain.study import StudyConfig
+    from pulsetrain.study.runner import check_executor
+    from pulsetrain.study.tune import tune_study
+
+    try:
+        cfg = load_config_file(config, StudyConfig)
+        if workers is not None:
+            cfg = cfg.model_copy(update={"workers": workers})
+        if executor is not None:
+            cfg = cfg.model_copy(update={"executor": executor})
+        assert isinstance(cfg, StudyConfig)
+        check_executor(cfg.executor, cfg.ray_address)
+        with stop_on_signals():  # SIGTERM as SIGINT: trials' workers stopped, storage kept
+            results = tune_study(cfg, out_dir, trials, epochs, seed)
+    except StudyInterrupted as exc:
+        _tune_interrupted(exc.signum, out_dir)
+    except PulsetrainError as exc:
+        _fail(exc)
+    except KeyboardInterrupt:
+        _tune_interrupted(signal.SIGINT, out_dir)
+    for r in results:
+        out.print(f"{r.spec.name} @ {r.device}: lr {r.best_lr:.4g} {r.best_options} "
+                  f"val {100 * r.best_val_acc:.1f} %")
+    out.print(f"tuned: {out_dir / 'tuned.yaml'} (and tuning.csv, tuning.png)")
+
+
 @study_app.command("report")
 def study_report(
     folder: Annotated[Path, typer.Argument(help="Study folder written by `study run`.")],
@@ -710,6 +763,12 @@ def reproduce(
                                        "layer) or aihwkit (as the published study ran "
                                        "AIHWKit: its default read-out, 512-input tiles, its "
                                        "pulse-management granularity).")] = "ideal",
+    seeds: Annotated[int, typer.Option("--seeds", min=1, help="Seeds per pair "
+                                       "(0 … N-1).")] = 1,
+    tune: Annotated[int | None, typer.Option("--tune", min=1, help="Tune each pair's "
+                                             "learning rate first with this many trials "
+                                             "(needs the 'tune' extra), then run the "
+                                             "tuned study.")] = None,
 ) -> None:
     """The paper's energy–convergence study on the built-in ID161ZR15000 family:
     every pulse width × {sgd, mixed-precision, sp-shift}; ends with the report's path."""
@@ -717,8 +776,14 @@ def reproduce(
 
     try:
         cfg = reproduce_config(quick, recipe, setup).model_copy(
-            update={"workers": workers, "stack": _parse_stack(stack)})
-        _run_and_report(cfg, out_dir or Path(f"results/{cfg.name}"))
+            update={"workers": workers, "stack": _parse_stack(stack),
+                    "seeds": list(range(seeds))})
+        folder = out_dir or Path(f"results/{cfg.name}")
+        if tune is not None:
+            from pulsetrain.study.tune import tune_study, tuned_config
+
+            cfg = tuned_config(cfg, tune_study(cfg, folder / "tune", tune))
+        _run_and_report(cfg, folder)
     except PulsetrainError as exc:
         _fail(exc)
 
