@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import base64
-import html
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from markdown_it import MarkdownIt
 
 from pulsetrain.devices.builtin import resolve_device
 from pulsetrain.energy.costs import format_joules
@@ -356,47 +356,20 @@ def write_study_report(directory: str | Path) -> StudyReport:
     return StudyReport(md_path, html_path, summary_csv, runs_csv, figures)
 
 
-def _inline(text: str) -> str:
-    """Escaped text with Markdown's ``**bold**`` as ``<strong>``."""
-    return re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", html.escape(text))
-
-
 def _html(md: list[str], fig_dir: Path) -> str:
-    """A small Markdown subset → self-contained HTML (figures inlined as base64)."""
-    body: list[str] = []
-    table: list[str] = []
+    """Markdown → self-contained HTML with markdown-it-py (CommonMark + tables; figures
+    inlined as base64)."""
 
-    def flush_table() -> None:
-        if not table:
-            return
-        rows = [[c.strip() for c in line.strip("|").split("|")] for line in table]
-        head = "".join(f"<th>{html.escape(c)}</th>" for c in rows[0])
-        out = ["<div class='scroll'><table>", f"<tr>{head}</tr>"]
-        out += ["<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in r) + "</tr>"
-                for r in rows[2:]]
-        body.extend([*out, "</table></div>"])
-        table.clear()
+    def inline(match: re.Match[str]) -> str:
+        data = base64.b64encode((fig_dir / match.group(1)).read_bytes()).decode()
+        return f'src="data:image/png;base64,{data}"'
 
-    for line in md:
-        if line.startswith("|"):
-            table.append(line)
-            continue
-        flush_table()
-        if line.startswith("# "):
-            body.append(f"<h1>{html.escape(line[2:])}</h1>")
-        elif line.startswith("## "):
-            body.append(f"<h2>{html.escape(line[3:])}</h2>")
-        elif line.startswith("!["):
-            alt = line[2:line.index("]")]
-            name = line[line.index("(") + 1:-1].split("/")[-1]
-            data = base64.b64encode((fig_dir / name).read_bytes()).decode()
-            body.append(f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">')
-        elif line:
-            body.append(f"<p>{_inline(line)}</p>")
-    flush_table()
+    body = MarkdownIt("commonmark", {"html": False}).enable("table").render("\n".join(md))
+    body = re.sub(r'src="figures/([^"/]+\.png)"', inline, body)
+    body = body.replace("<table>", "<div class='scroll'><table>") \
+        .replace("</table>", "</table></div>")
     style = ("body{font-family:sans-serif;max-width:1200px;margin:auto;padding:1em}"
              "table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;"
              "padding:3px 6px}img{max-width:100%}.scroll{overflow-x:auto}")
     return ("<!doctype html><html><head><meta charset='utf-8'><title>pulsetrain report"
-            f"</title><style>{style}</style></head><body>" + "\n".join(body)
-            + "</body></html>\n")
+            f"</title><style>{style}</style></head><body>" + body + "</body></html>\n")
