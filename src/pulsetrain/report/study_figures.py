@@ -482,11 +482,17 @@ def _say(ax: Axes, text: str) -> Text:
                    transform=ax.transAxes)
 
 
+LOG_SPAN = 30.0
+"""Ratio of the largest to the smallest total from which energy by part uses a log axis."""
+
+
 def energy_breakdown(runs: pd.DataFrame) -> Figure | None:
     """Stacked horizontal bars of each run's energy by part (``ENERGY_PARTS``: programming
     pulses, SP estimation, digital periphery, read-out), one bar per device × algorithm
     (× recipe when the runs mix recipes; mean over seeds), labelled ``200us · sgd``,
-    sorted by total (largest on top); linear axis in J, mJ, µJ or nJ as the data need.
+    sorted by total (largest on top); axis in J, mJ, µJ or nJ as the data need, linear
+    when the totals span under :data:`LOG_SPAN` (×30), logarithmic otherwise (so a
+    3.95 mJ bar shows beside 1.56 J ones; segments then start at the axis' left edge).
     A missing or NaN part counts 0; ``None`` when ``runs`` has none of the parts."""
     present = [column for column, _ in ENERGY_PARTS if column in runs]
     if not present or runs.empty:
@@ -501,15 +507,23 @@ def energy_breakdown(runs: pd.DataFrame) -> Figure | None:
     fig, ax = plt.subplots(figsize=(9, 1.6 + 0.3 * len(means)), layout="constrained")
     y = np.arange(len(means))
     left = np.zeros(len(means))
+    totals = means.total.to_numpy(dtype=float) * factor
+    positive = totals[totals > 0]
+    log = positive.size > 1 and float(positive.max() / positive.min()) >= LOG_SPAN
+    edge = float(positive.min()) / 3 if log else 0.0
     for k, (column, name) in enumerate(ENERGY_PARTS):
         width = means[column].to_numpy(dtype=float) * factor
         if not width.any():
             continue  # a part no run has: neither a bar segment nor a legend entry
-        ax.barh(y, width, left=left, height=0.7, color=f"C{k}", label=name)
+        start = np.maximum(left, edge)
+        ax.barh(y, np.maximum(left + width - start, 0.0), left=start, height=0.7,
+                color=f"C{k}", label=name)
         left += width
     ax.set_yticks(y, [str(label) for label in means.index])
     ax.tick_params(axis="y", labelsize=8)
-    ax.set_xlim(0, max(float(left.max()), 1e-12) * 1.03)
+    if log:
+        ax.set_xscale("log")
+    ax.set_xlim(edge, max(float(left.max()), 1e-12) * (1.5 if log else 1.03))
     ax.set_xlabel(f"energy per run ({unit})")
     several = "seed" in runs and runs.groupby(labels).seed.nunique().max() > 1
     ax.set_title("energy by part" + (" (mean over seeds)" if several else ""))
