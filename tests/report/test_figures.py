@@ -457,3 +457,21 @@ def test_energy_breakdown_goes_logarithmic_over_a_wide_span() -> None:
             for c in ax.containers}
     assert ends["programming pulses"] == pytest.approx([3.95e-3, 0.0045])
     assert ends["digital operations"][1] == pytest.approx(1.56)
+
+
+def test_accuracy_curves_fit_the_page_with_distinct_colours() -> None:
+    """Three algorithms × seven devices: at 110 dpi at most ~1100 px wide (not 2145), so
+    9-pt text stays ≥ 9 px when shown at up to 1200 px; each panel's lines differ in colour;
+    the empty fourth cell of the 2 × 2 grid has no axis."""
+    from matplotlib.colors import to_hex
+
+    devs = [f"dev{k}" for k in range(7)]
+    epochs = [{"epoch": e, "test_acc": 0.1 * e} for e in (1, 2, 3)]
+    curves = {(a, d): epochs for a in ("sgd", "mixed-precision", "sp-shift") for d in devs}
+    fig = sf.accuracy_curves(curves, devs)
+    assert fig.get_figwidth() * 110 <= 1100
+    assert len(fig.axes) == 3
+    for ax in fig.axes:
+        colours = [to_hex(line.get_color()) for line in ax.lines]
+        assert len(colours) == 7 and len(set(colours)) == 7
+        assert ax.xaxis.label.get_fontsize() * 110 / 72 >= 9

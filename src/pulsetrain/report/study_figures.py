@@ -167,12 +167,21 @@ def device_panel(devices: list[str]) -> Figure:
 
 def accuracy_curves(curves: dict[tuple[str, str], list[dict[str, Any]]],
                     devices: list[str]) -> Figure:
-    """Test accuracy vs epoch: one panel per algorithm, one line per device (seed 0)."""
+    """Test accuracy vs epoch: one panel per algorithm (two panels a row, 4.8 × 3.4 in
+    each, so that at 110 dpi the figure is at most ~1060 px wide and its text prints at
+    its point size), one line per device (seed 0) in a qualitative palette (tab10; every
+    line of a panel its own colour for up to 10 devices)."""
     algos = sorted({a for a, _ in curves}, key=algo_order)
-    colors = _pw_colors(devices)
+    palette = plt.get_cmap("tab10")
+    colors = {d: palette(k % 10) for k, d in enumerate(devices)}
     names = _device_names(devices)
-    fig, axes = plt.subplots(1, max(len(algos), 1), figsize=(6.5 * max(len(algos), 1), 4),
-                             squeeze=False, layout="constrained")
+    cols = min(max(len(algos), 1), 2)
+    rows = -(-max(len(algos), 1) // cols)
+    fig, grid = plt.subplots(rows, cols, figsize=(4.8 * cols, 3.4 * rows), squeeze=False,
+                             layout="constrained")
+    axes = [list(grid.ravel()[:max(len(algos), 1)])]
+    for extra in grid.ravel()[max(len(algos), 1):]:
+        extra.remove()  # an odd panel count leaves one cell empty: no bogus axis
     for ax, algo in zip(axes[0], algos, strict=False):
         for dev in devices:
             epochs = curves.get((algo, dev))
@@ -181,7 +190,7 @@ def accuracy_curves(curves: dict[tuple[str, str], list[dict[str, Any]]],
             ax.plot([m["epoch"] for m in epochs], [100 * m["test_acc"] for m in epochs],
                     "-o", ms=3, color=colors[dev], label=names[dev])
         ax.set_title(algo)
-        legend_outside(ax, fontsize=7)
+        legend_outside(ax, fontsize=8)
     if not algos:
         axes[0][0].text(0.5, 0.5, "no finished run", ha="center", va="center",
                         transform=axes[0][0].transAxes)
