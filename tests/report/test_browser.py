@@ -148,6 +148,15 @@ def test_study_report_renders_cleanly(driver: WebDriver, study_report: Path,
     assert not check.overflows, (
         f"page {check.scroll_width} px wide in a {check.inner_width} px window; "
         f"past the right edge: {check.overflowing}")
+    headings = driver.execute_script(
+        "return Array.from(document.querySelectorAll('h2')).map(h => h.textContent)")
+    assert headings[:2] == ["How sure this report is", "Verdict"]
+    # accuracy per epoch: 9-pt text at 110 dpi is 13.75 px in the PNG; shown at ≥ 2/3 of
+    # its natural width it stays ≥ 9 px (the old 2145 px figure showed it at ~6 px)
+    acc = driver.execute_script(
+        "const i = document.querySelector('img[alt=\"Accuracy per epoch\"]');"
+        "return [i.naturalWidth, i.getBoundingClientRect().width]")
+    assert 13.75 * acc[1] / acc[0] >= 9, acc
     shot = tmp_path / "report-first-screen.png"
     driver.execute_script("window.scrollTo(0, 0)")
     shot.write_bytes(driver.get_screenshot_as_png())

@@ -439,3 +439,39 @@ def test_accuracy_limits() -> None:
     lo, hi = sf.accuracy_limits([10.0, 90.0])
     assert lo == pytest.approx(6.0) and hi == pytest.approx(94.0)
     assert math.isclose(sf.accuracy_limits([])[1], 100.0)
+
+
+def test_energy_breakdown_goes_logarithmic_over_a_wide_span() -> None:
+    """A 3.95 mJ run beside 1.56 J ones (×395): a log axis, every bar visible."""
+    runs = pd.DataFrame({
+        "device": [MID, A], "pulse_width": ["200us", "20ns-a"], "pulse_width_s": [2e-4, 2e-8],
+        "algorithm": ["mixed-precision", "sp-shift"], "seed": [0, 0], "recipe": "measured",
+        "programming_energy_j": [0.0045, 3.95e-3], "digital_energy_j": [1.5555, 0.0]})
+    fig = sf.energy_breakdown(runs)
+    assert fig is not None
+    ax = fig.axes[0]
+    assert ax.get_xscale() == "log" and ax.get_xlabel() == "energy per run (J)"
+    lo, hi = ax.get_xlim()
+    assert 0 < lo < 3.95e-3 and hi > 1.56
+    ends = {c.get_label(): [p.get_x() + p.get_width() for p in c.patches]
+            for c in ax.containers}
+    assert ends["programming pulses"] == pytest.approx([3.95e-3, 0.0045])
+    assert ends["digital operations"][1] == pytest.approx(1.56)
+
+
+def test_accuracy_curves_fit_the_page_with_distinct_colours() -> None:
+    """Three algorithms × seven devices: at 110 dpi at most ~1100 px wide (not 2145), so
+    9-pt text stays ≥ 9 px when shown at up to 1200 px; each panel's lines differ in colour;
+    the empty fourth cell of the 2 × 2 grid has no axis."""
+    from matplotlib.colors import to_hex
+
+    devs = [f"dev{k}" for k in range(7)]
+    epochs = [{"epoch": e, "test_acc": 0.1 * e} for e in (1, 2, 3)]
+    curves = {(a, d): epochs for a in ("sgd", "mixed-precision", "sp-shift") for d in devs}
+    fig = sf.accuracy_curves(curves, devs)
+    assert fig.get_figwidth() * 110 <= 1100
+    assert len(fig.axes) == 3
+    for ax in fig.axes:
+        colours = [to_hex(line.get_color()) for line in ax.lines]
+        assert len(colours) == 7 and len(set(colours)) == 7
+        assert ax.xaxis.label.get_fontsize() * 110 / 72 >= 9

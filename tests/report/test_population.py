@@ -99,3 +99,18 @@ def test_single_device_widths_give_no_section() -> None:
                    ("dev-d", 2e-6, "sgd", 0, 0.3, 5e-4)])  # seeds do not make a population
     assert population_section(runs, [_device("dev-a", 2e-5, 5.0, 0.1)]) == ([], None)
     assert population_section(runs.iloc[:0], []) == ([], None)
+
+
+def test_sp_error_bar_stays_in_the_weight_range() -> None:
+    """SPs 0.95, 0.6, 0.99: mean 0.847 + std 0.214 would reach 1.06; the bar stops at 1."""
+    devices = [_device("dev-a", 2e-5, 5.0, 0.95), _device("dev-b", 2e-5, 7.0, 0.6),
+               _device("dev-c", 2e-5, 9.0, 0.99), _device("dev-d", 2e-6, 4.0, 0.0)]
+    _, fig = population_section(RUNS, devices)
+    assert fig is not None
+    tops = [float(np.max(np.asarray(seg)[:, 1])) for c in fig.axes[2].collections
+            for seg in c.get_segments()]  # type: ignore[attr-defined]
+    lows = [float(np.min(np.asarray(seg)[:, 1])) for c in fig.axes[2].collections
+            for seg in c.get_segments()]  # type: ignore[attr-defined]
+    std = float(np.std([0.95, 0.6, 0.99], ddof=1))
+    assert tops and max(tops) == pytest.approx(1.0)
+    assert min(lows) == pytest.approx(np.mean([0.95, 0.6, 0.99]) - std)

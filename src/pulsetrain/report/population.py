@@ -30,6 +30,12 @@ DEVICE_METRICS = (("gmax_gmin", "Gmax/Gmin", "Gmax/Gmin (ratio)"),
 """Device metrics whose spread the section shows: key, title, axis label."""
 
 
+METRIC_RANGES = {"gmax_gmin": (1.0, math.inf), "dw_min": (0.0, math.inf),
+                 "symmetry_point": (-1.0, 1.0)}
+"""Valid range of each device metric (SP: a normalised weight in [-1, 1]); the
+figure's ± std bars are clipped to it."""
+
+
 def _width_key(pulse_width_s: float) -> float:
     """A pulse width rounded to 4 significant digits, so that devices measured at one
     nominal width group together whatever the float noise of their files."""
@@ -197,6 +203,9 @@ def population_figure(devices: list[LutDevice]) -> Figure:
             offsets = np.linspace(-1, 1, vals.size) * 0.035 if vals.size > 1 else np.zeros(1)
             ax.plot(w * 10 ** offsets, vals, "o", color="C0", alpha=0.6, ms=5)
             if vals.size > 1:
-                ax.errorbar([w], [vals.mean()], yerr=[vals.std(ddof=1)], fmt="_",
+                mean, std = float(vals.mean()), float(vals.std(ddof=1))
+                lo, hi = METRIC_RANGES.get(key, (-math.inf, math.inf))
+                yerr = [[min(std, mean - lo)], [min(std, hi - mean)]]  # clipped to the range
+                ax.errorbar([w], [mean], yerr=yerr, fmt="_",
                             color="k", ms=14, capsize=4, lw=1.5)
     return fig

@@ -167,12 +167,21 @@ def device_panel(devices: list[str]) -> Figure:
 
 def accuracy_curves(curves: dict[tuple[str, str], list[dict[str, Any]]],
                     devices: list[str]) -> Figure:
-    """Test accuracy vs epoch: one panel per algorithm, one line per device (seed 0)."""
+    """Test accuracy vs epoch: one panel per algorithm (two panels a row, 4.8 × 3.4 in
+    each, so that at 110 dpi the figure is at most ~1060 px wide and its text prints at
+    its point size), one line per device (seed 0) in a qualitative palette (tab10; every
+    line of a panel its own colour for up to 10 devices)."""
     algos = sorted({a for a, _ in curves}, key=algo_order)
-    colors = _pw_colors(devices)
+    palette = plt.get_cmap("tab10")
+    colors = {d: palette(k % 10) for k, d in enumerate(devices)}
     names = _device_names(devices)
-    fig, axes = plt.subplots(1, max(len(algos), 1), figsize=(6.5 * max(len(algos), 1), 4),
-                             squeeze=False, layout="constrained")
+    cols = min(max(len(algos), 1), 2)
+    rows = -(-max(len(algos), 1) // cols)
+    fig, grid = plt.subplots(rows, cols, figsize=(4.8 * cols, 3.4 * rows), squeeze=False,
+                             layout="constrained")
+    axes = [list(grid.ravel()[:max(len(algos), 1)])]
+    for extra in grid.ravel()[max(len(algos), 1):]:
+        extra.remove()  # an odd panel count leaves one cell empty: no bogus axis
     for ax, algo in zip(axes[0], algos, strict=False):
         for dev in devices:
             epochs = curves.get((algo, dev))
@@ -181,7 +190,7 @@ def accuracy_curves(curves: dict[tuple[str, str], list[dict[str, Any]]],
             ax.plot([m["epoch"] for m in epochs], [100 * m["test_acc"] for m in epochs],
                     "-o", ms=3, color=colors[dev], label=names[dev])
         ax.set_title(algo)
-        legend_outside(ax, fontsize=7)
+        legend_outside(ax, fontsize=8)
     if not algos:
         axes[0][0].text(0.5, 0.5, "no finished run", ha="center", va="center",
                         transform=axes[0][0].transAxes)
@@ -482,11 +491,17 @@ def _say(ax: Axes, text: str) -> Text:
                    transform=ax.transAxes)
 
 
+LOG_SPAN = 30.0
+"""Ratio of the largest to the smallest total from which energy by part uses a log axis."""
+
+
 def energy_breakdown(runs: pd.DataFrame) -> Figure | None:
     """Stacked horizontal bars of each run's energy by part (``ENERGY_PARTS``: programming
     pulses, SP estimation, digital periphery, read-out), one bar per device × algorithm
     (× recipe when the runs mix recipes; mean over seeds), labelled ``200us · sgd``,
-    sorted by total (largest on top); linear axis in J, mJ, µJ or nJ as the data need.
+    sorted by total (largest on top); axis in J, mJ, µJ or nJ as the data need, linear
+    when the totals span under :data:`LOG_SPAN` (×30), logarithmic otherwise (so a
+    3.95 mJ bar shows beside 1.56 J ones; segments then start at the axis' left edge).
     A missing or NaN part counts 0; ``None`` when ``runs`` has none of the parts."""
     present = [column for column, _ in ENERGY_PARTS if column in runs]
     if not present or runs.empty:
@@ -501,15 +516,23 @@ def energy_breakdown(runs: pd.DataFrame) -> Figure | None:
     fig, ax = plt.subplots(figsize=(9, 1.6 + 0.3 * len(means)), layout="constrained")
     y = np.arange(len(means))
     left = np.zeros(len(means))
+    totals = means.total.to_numpy(dtype=float) * factor
+    positive = totals[totals > 0]
+    log = positive.size > 1 and float(positive.max() / positive.min()) >= LOG_SPAN
+    edge = float(positive.min()) / 3 if log else 0.0
     for k, (column, name) in enumerate(ENERGY_PARTS):
         width = means[column].to_numpy(dtype=float) * factor
         if not width.any():
             continue  # a part no run has: neither a bar segment nor a legend entry
-        ax.barh(y, width, left=left, height=0.7, color=f"C{k}", label=name)
+        start = np.maximum(left, edge)
+        ax.barh(y, np.maximum(left + width - start, 0.0), left=start, height=0.7,
+                color=f"C{k}", label=name)
         left += width
     ax.set_yticks(y, [str(label) for label in means.index])
     ax.tick_params(axis="y", labelsize=8)
-    ax.set_xlim(0, max(float(left.max()), 1e-12) * 1.03)
+    if log:
+        ax.set_xscale("log")
+    ax.set_xlim(edge, max(float(left.max()), 1e-12) * (1.5 if log else 1.03))
     ax.set_xlabel(f"energy per run ({unit})")
     several = "seed" in runs and runs.groupby(labels).seed.nunique().max() > 1
     ax.set_title("energy by part" + (" (mean over seeds)" if several else ""))

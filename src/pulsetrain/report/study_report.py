@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import base64
-import html
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
+from markdown_it import MarkdownIt
 
 from pulsetrain.devices.builtin import resolve_device
 from pulsetrain.energy.costs import format_joules
@@ -17,13 +18,20 @@ from pulsetrain.report.population import FIGURE_STEM, population_section
 from pulsetrain.study.analysis import (
     CHANCE,
     LEFT_CHANCE,
-    algorithm_label,
     load_study,
+    run_label,
     summarise_runs,
     summarise_study,
 )
 from pulsetrain.study.config import StudyConfig
-from pulsetrain.study.verdict import Verdict, study_verdict
+from pulsetrain.study.stats import CI_METHOD, TEST_METHOD
+from pulsetrain.study.verdict import (
+    ENERGY_PARTS,
+    PARETO_RTOL,
+    Comparison,
+    Verdict,
+    study_verdict,
+)
 from pulsetrain.training.datasets import DATASETS
 from pulsetrain.training.registry import algorithm
 
@@ -76,8 +84,44 @@ def _pair_name(pairs: pd.DataFrame, i: int, recipes: int) -> str:
     return name + (f" ({row.recipe} recipe)" if recipes > 1 else "")
 
 
-def verdict_section(v: Verdict, target: float) -> list[str]:
-    """Markdown: the verdict paragraph and the table of Pareto-optimal pairs."""
+def _ci(r: Any, stem: str, kind: str) -> str:
+    """`` (95 % CI a–b)`` of a pair's ``{stem}_ci_low/high``; empty below two seeds."""
+    low, high = r.get(f"{stem}_ci_low"), r.get(f"{stem}_ci_high")
+    if low is None or pd.isna(low):
+        return ""
+    if kind == "e":
+        return f" (95 % CI {energy_text(low)}–{energy_text(high)})"
+    return f" (95 % CI {_fmt(low, kind)}–{_fmt(high, kind)})"
+
+
+def _rivals_text(rivals: list[Comparison], name: object, what: str) -> tuple[str, bool]:
+    """The significance of one winner against the others, and whether it holds."""
+    if not rivals:
+        return "", True
+    close = [c for c in rivals if not c.significant]
+    beaten = len(rivals) - len(close)
+    if all(pd.isna(c.p_value) for c in rivals):
+        return (f" One seed per pair: no test possible, so this {what} is not established "
+                "over the others.", False)
+    text = f" It beats {beaten} of {len(rivals)} other pairs significantly"
+    if not close:
+        return text + ".", True
+    def one(c: Comparison) -> str:
+        need = "" if c.seeds_needed is None else f", ~{c.seeds_needed} seeds per pair needed"
+        p = "no test" if pd.isna(c.p_value) else f"p = {c.p_value:.2g}"
+        return f"{name(c.other)} ({p}{need})"  # type: ignore[operator]
+    shown = ", ".join(one(c) for c in close[:3]) + (f" and {len(close) - 3} more"
+                                                    if len(close) > 3 else "")
+    return (text + f"; not distinguishable with these seeds from {shown} at the observed "
+            "spread.", False)
+
+
+def verdict_section(v: Verdict, target: float,
+                    assumptions: dict[str, str] | None = None) -> list[str]:
+    """Markdown: the verdict paragraph and the table of Pareto-optimal pairs.
+
+    ``assumptions``: per energy part column (:data:`ENERGY_PARTS`), the assumption behind
+    it in words, quoted when that part dominates a total."""
     pairs = v.pairs
     if pairs.empty:
         return ["## Verdict", "", "No analog run has finished yet.", ""]
@@ -88,44 +132,101 @@ def verdict_section(v: Verdict, target: float) -> list[str]:
 
     lines = ["## Verdict", ""]
     sentences = []
-    if v.best_accuracy is not None:
+    if not v.converged:
+        best = float(pairs.final_test_acc.max())
+        sentences.append(
+            f"**Nothing converged**: no run reached {100 * target:.0f} % validation accuracy "
+            f"(the bar for naming winners; best mean final test accuracy "
+            f"{_fmt(best, 'pct')} %). No pair reached {100 * target:.0f} % validation "
+            "accuracy in every run. To change: train longer (more epochs), on more images "
+            "(no train_subset), with tuned learning rates, or set a lower "
+            "target_accuracy.")
+    if v.converged and v.best_accuracy is not None:
         b = pairs.loc[v.best_accuracy]
+        text, _ = _rivals_text(v.accuracy_rivals, name, "winner")
         sentences.append(f"Best final accuracy: **{name(v.best_accuracy)}**, "
-                         f"{_fmt(b.final_test_acc, 'pct')} % for {energy_text(b.total_energy_j)}.")
-    if v.lowest_energy_to_target is not None:
+                         f"{_fmt(b.final_test_acc, 'pct')} %{_ci(b, 'acc', 'pct')} for "
+                         f"{energy_text(b.total_energy_j)}." + text)
+    if v.converged and v.lowest_energy_to_target is not None:
         b = pairs.loc[v.lowest_energy_to_target]
+        text, _ = _rivals_text(v.energy_rivals, name, "winner")
         sentences.append(f"Lowest energy to {100 * target:.0f} % validation accuracy: "
                          f"**{name(v.lowest_energy_to_target)}**, "
-                         f"{energy_text(b.energy_to_target_j)} (epoch "
-                         f"{_fmt(b.epochs_to_target)}).")
-    else:
+                         f"{energy_text(b.energy_to_target_j)}"
+                         f"{_ci(b, 'energy_to_target', 'e')} (epoch "
+                         f"{_fmt(b.epochs_to_target)})." + text)
+    elif v.converged:
         sentences.append(f"No pair reached {100 * target:.0f} % validation accuracy in every "
                          "run.")
-    if v.best_accuracy_per_joule is not None:
+    if v.converged and v.best_accuracy_per_joule is not None:
         b = pairs.loc[v.best_accuracy_per_joule]
-        sentences.append(f"Most accuracy per joule: **{name(v.best_accuracy_per_joule)}** "
+        sentences.append(f"Most accuracy per joule (by means): "
+                         f"**{name(v.best_accuracy_per_joule)}** "
                          f"({energy_text(b.energy_per_point_j)} per point above chance).")
     if v.at_chance:
         sentences.append("Never left chance accuracy (best validation accuracy below "
                          f"{100 * LEFT_CHANCE:.0f} %, chance {100 * CHANCE:.0f} %): "
                          + ", ".join(name(i) for i in v.at_chance) + ".")
+    if v.unstable:
+        sentences.append("Unstable (seeds split between training and collapse to chance): "
+                         + ", ".join(f"{name(i)} ({pairs.seeds_left[i]} of "
+                                     f"{pairs.seeds[i]} seeds trained)"
+                                     for i in v.unstable) + ".")
+    by_part: dict[str, list[tuple[int, float]]] = {}
+    for i, col, share in v.dominant:
+        by_part.setdefault(col, []).append((i, share))
+    for col, items in by_part.items():
+        low = min(share for _, share in items)
+        note = (assumptions or {}).get(col)
+        sentences.append(
+            f"{ENERGY_PARTS[col].capitalize()} make at least {100 * low:.1f} % of the total "
+            f"energy of {', '.join(name(i) for i, _ in items)}: their totals measure that "
+            "part, not the device" + (f" (assumption: {note})" if note else "") + ".")
     lines += [" ".join(sentences), "",
               "Energies are every cost of a run: programming pulses + symmetry-point "
               "estimation + digital operations + array reads (docs/energy.md). "
-              "Pareto-optimal pairs (no other pair is both cheaper and more accurate):", "",
+              f"Comparisons: {TEST_METHOD}. Pareto-optimal pairs (no other pair is both "
+              f"cheaper and at least as accurate; totals within {100 * PARETO_RTOL:.0f} % "
+              "count as equal):", "",
               "| pulse width | algorithm |" + (" recipe |" if recipes > 1 else "")
               + " test acc (%) | total energy | programming | SP estimation | digital | "
-              "reads | energy to target | per point above chance |",
-              "|---|---|" + ("---|" if recipes > 1 else "") + "---|" * 8]
+              "reads | energy to target | per point above chance | seeds left chance |",
+              "|---|---|" + ("---|" if recipes > 1 else "") + "---|" * 9]
     for i in v.pareto:
         r = pairs.loc[i]
         lines.append(
             f"| {r.pulse_width} | {r.algorithm} |" + (f" {r.recipe} |" if recipes > 1 else "")
-            + f" {_fmt(r.final_test_acc, 'pct')} | {energy_text(r.total_energy_j)} | "
+            + f" {_fmt(r.final_test_acc, 'pct')}{_ci(r, 'acc', 'pct')} | "
+            f"{energy_text(r.total_energy_j)}{_ci(r, 'total_energy', 'e')} | "
             f"{energy_text(r.programming_energy_j)} | {energy_text(r.sp_estimation_energy_j)} | "
             f"{energy_text(r.digital_energy_j)} | {energy_text(r.read_energy_j)} | "
-            f"{energy_text(r.energy_to_target_j)} | {energy_text(r.energy_per_point_j)} |")
+            f"{energy_text(r.energy_to_target_j)}{_ci(r, 'energy_to_target', 'e')} | "
+            f"{energy_text(r.energy_per_point_j)} | {r.seeds_left} of {r.seeds} |")
     return [*lines, ""]
+
+
+def confidence_section(v: Verdict, runs: pd.DataFrame) -> list[str]:
+    """Markdown: how sure the report is — seeds per pair, the interval method and test,
+    the learning rates used, and which verdict lines could change with more seeds."""
+    if v.pairs.empty:
+        return []
+    seeds = sorted({int(n) for n in v.pairs.seeds})
+    lrs = runs.dropna(subset=["lr"]).groupby("algorithm").lr.first()
+    fragile = []
+    if v.converged:
+        if not _rivals_text(v.accuracy_rivals, str, "")[1]:
+            fragile.append("best final accuracy")
+        if not _rivals_text(v.energy_rivals, str, "")[1]:
+            fragile.append("lowest energy to the target")
+    return ["## How sure this report is", "",
+            f"Seeds per pair: {', '.join(map(str, seeds))}. Intervals: {CI_METHOD}. "
+            f"Comparisons: {TEST_METHOD}. Hyperparameters: the learning rates of the study "
+            "config, not tuned (each algorithm's default where an entry gives none): "
+            + ", ".join(f"{a} {lr:g}" for a, lr in lrs.items()) + ". "
+            + ("Verdict lines that could change with more seeds (not significant): "
+               + ", ".join(fragile) + "." if fragile else
+               "Every named winner is significant at these seeds." if v.converged else
+               "No winner is named (nothing converged)."), ""]
 
 
 @dataclass
@@ -211,10 +312,10 @@ def write_study_report(directory: str | Path) -> StudyReport:
     for run in cfg.runs():
         if run.seed != cfg.seeds[0] or store.run_status(run.key()) is None:
             continue
-        curves[(algorithm_label(run), run.device_label)] = store.epochs(run.key())
+        curves[(run_label(cfg, run), run.device_label)] = store.epochs(run.key())
         ck = directory / "checkpoints" / f"{run.key()}.pt"
         if ck.is_file():
-            checkpoints[(algorithm_label(run), run.device_label)] = ck
+            checkpoints[(run_label(cfg, run), run.device_label)] = ck
     figures += sf.save(sf.device_panel(devices), fig_dir, "devices")
     figures += sf.save(sf.accuracy_curves(curves, devices), fig_dir, "accuracy")
     if not runs.empty:
@@ -263,7 +364,12 @@ def write_study_report(directory: str | Path) -> StudyReport:
         ("Weights after training", "weights", "Device states of the last layer without and "
          "with SP shifting; without it the weights collect at the device's SP."),
     ]
-    md = [*intro, *verdict_section(study_verdict(runs), cfg.target_accuracy),
+    verdict = study_verdict(runs)
+    assumptions = {"digital_energy_j": f"{energy_text(cfg.digital_energy_per_op_j)} per "
+                   "digital multiply-add, digital_energy_per_op_j",
+                   "programming_energy_j": f"the {cfg.energy_model} energy model per pulse"}
+    md = [*intro, *confidence_section(verdict, runs),
+          *verdict_section(verdict, cfg.target_accuracy, assumptions),
           "## Summary", "",
           "Mean over seeds. Total energy: every cost (see the verdict); J per point: total "
           "energy per percentage point of test accuracy above chance; rank: by J per point "
@@ -282,47 +388,20 @@ def write_study_report(directory: str | Path) -> StudyReport:
     return StudyReport(md_path, html_path, summary_csv, runs_csv, figures)
 
 
-def _inline(text: str) -> str:
-    """Escaped text with Markdown's ``**bold**`` as ``<strong>``."""
-    return re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", html.escape(text))
-
-
 def _html(md: list[str], fig_dir: Path) -> str:
-    """A small Markdown subset → self-contained HTML (figures inlined as base64)."""
-    body: list[str] = []
-    table: list[str] = []
+    """Markdown → self-contained HTML with markdown-it-py (CommonMark + tables; figures
+    inlined as base64)."""
 
-    def flush_table() -> None:
-        if not table:
-            return
-        rows = [[c.strip() for c in line.strip("|").split("|")] for line in table]
-        head = "".join(f"<th>{html.escape(c)}</th>" for c in rows[0])
-        out = ["<div class='scroll'><table>", f"<tr>{head}</tr>"]
-        out += ["<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in r) + "</tr>"
-                for r in rows[2:]]
-        body.extend([*out, "</table></div>"])
-        table.clear()
+    def inline(match: re.Match[str]) -> str:
+        data = base64.b64encode((fig_dir / match.group(1)).read_bytes()).decode()
+        return f'src="data:image/png;base64,{data}"'
 
-    for line in md:
-        if line.startswith("|"):
-            table.append(line)
-            continue
-        flush_table()
-        if line.startswith("# "):
-            body.append(f"<h1>{html.escape(line[2:])}</h1>")
-        elif line.startswith("## "):
-            body.append(f"<h2>{html.escape(line[3:])}</h2>")
-        elif line.startswith("!["):
-            alt = line[2:line.index("]")]
-            name = line[line.index("(") + 1:-1].split("/")[-1]
-            data = base64.b64encode((fig_dir / name).read_bytes()).decode()
-            body.append(f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">')
-        elif line:
-            body.append(f"<p>{_inline(line)}</p>")
-    flush_table()
+    body = MarkdownIt("commonmark", {"html": False}).enable("table").render("\n".join(md))
+    body = re.sub(r'src="figures/([^"/]+\.png)"', inline, body)
+    body = body.replace("<table>", "<div class='scroll'><table>") \
+        .replace("</table>", "</table></div>")
     style = ("body{font-family:sans-serif;max-width:1200px;margin:auto;padding:1em}"
              "table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;"
              "padding:3px 6px}img{max-width:100%}.scroll{overflow-x:auto}")
     return ("<!doctype html><html><head><meta charset='utf-8'><title>pulsetrain report"
-            f"</title><style>{style}</style></head><body>" + "\n".join(body)
-            + "</body></html>\n")
+            f"</title><style>{style}</style></head><body>" + body + "</body></html>\n")

@@ -17,6 +17,7 @@ from pulsetrain.energy.models import energy_model_for
 from pulsetrain.measurements.sweep import format_seconds
 from pulsetrain.store.sqlite import ResultStore
 from pulsetrain.study.config import StudyConfig
+from pulsetrain.study.stats import mean_ci
 from pulsetrain.training.config import TrainConfig
 from pulsetrain.training.registry import algorithm
 
@@ -53,6 +54,29 @@ def algorithm_label(run: TrainConfig) -> str:
     if run.sp_reference == "reported":
         return f"{run.algorithm} (reported SP)"
     return f"{run.algorithm} (ref {run.sp_reference:g})"
+
+
+def run_label(cfg: StudyConfig, run: TrainConfig) -> str:
+    """:func:`algorithm_label`, and where the study lists the algorithm more than once, what
+    distinguishes this run's entry: its learning rate and/or the options whose values
+    differ between the entries (``sgd (lr 0.2)``, ``sgd (lr 0.05, bl 31)``) — so that two
+    entries are two pairs, not two seeds of one."""
+    base = algorithm_label(run)
+    same = [a for a in cfg.algorithms if a.name == run.algorithm]
+    if len(same) < 2:
+        return base
+    parts = []
+    if len({a.lr for a in same}) > 1:
+        parts.append(f"lr {run.learning_rate:g}")
+    for key in sorted({k for a in same for k in a.options} - {"sp_reference"}):
+        if len({repr(a.options.get(key)) for a in same}) > 1:
+            value = getattr(run, key, None)
+            parts.append(f"{key} {value:g}" if isinstance(value, float) else f"{key} {value}")
+    if not parts:
+        return base
+    if base.endswith(")"):
+        return f"{base[:-1]}, {', '.join(parts)})"
+    return f"{base} ({', '.join(parts)})"
 
 
 def pulse_width_label(device: str, pulse_width_s: float | None) -> str:
@@ -137,7 +161,7 @@ def summarise_runs(store: ResultStore, cfg: StudyConfig) -> pd.DataFrame:
         to_target, to_99 = convergence(epochs, cfg.target_accuracy)
         row: dict[str, Any] = {
             "key": key, "device": device.name, "pulse_width_s": device.pulse_width_s,
-            "algorithm": algorithm_label(run), "lr": run.learning_rate, "seed": run.seed,
+            "algorithm": run_label(cfg, run), "lr": run.learning_rate, "seed": run.seed,
             "recipe": str(device.metrics.get("recipe", "measured")),
             "periphery": run.periphery,
             "pulse_width": pulse_width_label(device.name, device.pulse_width_s),
@@ -166,13 +190,24 @@ SUMMARY_METRICS = [
     "total_energy_j", "energy_to_target_j", "energy_per_point_j"]
 """Run columns that ``summary.csv`` gives as mean and std over seeds."""
 
+CI_METRICS = {"final_test_acc": "test_acc", "epochs_to_target": "epochs_to_target",
+              "energy_to_target_j": "energy_to_target_j", "total_energy_j": "total_energy_j"}
+"""Run columns that ``summary.csv`` also gives as mean and confidence interval over seeds
+(:func:`pulsetrain.study.stats.mean_ci`), and the stem of their columns
+(``test_acc_mean``, ``test_acc_ci_low``, ``test_acc_ci_high``)."""
+
 
 def summarise_study(runs: pd.DataFrame) -> pd.DataFrame:
     """Mean ± std over seeds per (algorithm, device), with ``seeds``, ``reached_target``
     and ``at_chance`` (runs of the group that did); ``energy_per_point_j_mean`` is the
     group's mean total energy per point of its mean accuracy above chance (empty when
     every run stayed at chance; its ``_std`` is the spread of the runs' own ratios), and
-    ``rank_accuracy_per_joule`` ranks groups by it (1 = best)."""
+    ``rank_accuracy_per_joule`` ranks groups by it (1 = best).
+
+    Uncertainty: for each of :data:`CI_METRICS`, ``{stem}_mean``, ``{stem}_ci_low`` and
+    ``{stem}_ci_high`` (Student-t 95 % over the seeds that have a value; empty below two
+    such seeds; epochs to target and energy to target over the seeds that reached it),
+    and ``seeds_left_chance`` (fraction of the group's seeds that left chance)."""
     if runs.empty:
         return runs
     keys = ["algorithm", "device", "pulse_width_s", "pulse_width", "recipe", "c2c_noise",
@@ -184,6 +219,14 @@ def summarise_study(runs: pd.DataFrame) -> pd.DataFrame:
     out["seeds"] = grouped.size()
     out["reached_target"] = grouped["epochs_to_target"].apply(lambda s: int(s.notna().sum()))
     out["at_chance"] = grouped["at_chance"].apply(lambda s: int(s.astype(bool).sum()))
+    out["seeds_left_chance"] = 1 - out.at_chance / out.seeds
+    for col, stem in CI_METRICS.items():
+        cis = numeric.groupby(keys, sort=False, dropna=False)[col].apply(
+            lambda v: mean_ci(v.to_numpy(dtype=float)))
+        if stem != col:
+            out[f"{stem}_mean"] = [ci.mean for ci in cis]
+        out[f"{stem}_ci_low"] = [ci.low for ci in cis]
+        out[f"{stem}_ci_high"] = [ci.high for ci in cis]
     out["energy_per_point_j_mean"] = energy_per_point(  # from the group's means
         out.total_energy_j_mean, out.final_test_acc_mean, out.at_chance < out.seeds)
     out["rank_accuracy_per_joule"] = out.energy_per_point_j_mean.rank(method="min") \
@@ -198,12 +241,15 @@ def load_study(directory: str | Path) -> tuple[StudyConfig, ResultStore]:
     return cfg, ResultStore(directory / "results.sqlite")
 
 
-def pareto_front(energy: np.ndarray, accuracy: np.ndarray) -> np.ndarray:
-    """Mask of points not dominated (lower energy and higher accuracy)."""
-    n = len(energy)
-    keep = np.ones(n, dtype=bool)
-    for i in range(n):
-        dominated = (energy <= energy[i]) & (accuracy >= accuracy[i]) & \
-            ((energy < energy[i]) | (accuracy > accuracy[i]))
-        keep[i] = not dominated.any()
-    return keep
+def pareto_front(energy: np.ndarray, accuracy: np.ndarray, rtol: float = 0.0) -> np.ndarray:
+    """Mask of points not dominated (lower energy and higher accuracy).
+
+    Energies within a relative ``rtol`` of each other count as equal: a point is
+    dominated by one at most ``rtol`` dearer that is at least as accurate and either more
+    accurate or cheaper by more than ``rtol``."""
+    e = np.asarray(energy, dtype=float)
+    a = np.asarray(accuracy, dtype=float)
+    not_dearer = e[None, :] <= e[:, None] * (1 + rtol)  # [i, j]: j is not dearer than i
+    cheaper = e[None, :] < e[:, None] * (1 - rtol)
+    dominated = not_dearer & (a[None, :] >= a[:, None]) & (cheaper | (a[None, :] > a[:, None]))
+    return np.asarray(~dominated.any(axis=1))
