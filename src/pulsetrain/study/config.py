@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import glob
+import itertools
+import warnings
 from pathlib import Path
 from typing import Any, Literal
 
@@ -165,6 +167,20 @@ class StudyConfig(BaseModel):
             raise ValueError("\n".join(dict.fromkeys(problems)))  # each once
         return self
 
+    @classmethod
+    def rebase_paths(cls, data: dict[str, Any], folder: Path) -> dict[str, Any]:
+        """Raw file content with its relative ``devices`` entries (paths, folders, globs)
+        and ``train.data_dir`` taken relative to ``folder`` (the config file's), as
+        :func:`rebase_path` does; built-in names and absolute paths stay as written."""
+        out = dict(data)
+        if isinstance(out.get("devices"), list):
+            out["devices"] = [rebase_path(d, folder) if isinstance(d, str) else d
+                              for d in out["devices"]]
+        train = out.get("train")
+        if isinstance(train, dict) and isinstance(train.get("data_dir"), str):
+            out["train"] = {**train, "data_dir": rebase_path(train["data_dir"], folder)}
+        return out
+
     def device_names(self) -> list[str]:
         """The devices of the study (validated: each must resolve).
 
@@ -271,7 +287,8 @@ def expand_devices(entries: list[str]) -> list[str]:
     with ``*``, ``?`` or ``[`` is a glob (``**`` spans folders), standing for the device
     files and folders it matches; each such entry expands in sorted order.  Other
     entries (built-in names, device files) stay as they are.  Paths are relative to
-    the working directory.
+    the working directory (a study file's own entries were already taken relative to
+    its folder: :meth:`StudyConfig.rebase_paths`).
 
     Raises
     ------
@@ -292,7 +309,8 @@ def expand_devices(entries: list[str]) -> list[str]:
                     found.append(hit)
             if not found:
                 raise InputError(f"devices: pattern {entry!r} matches no device file "
-                                 f"({', '.join('*' + s for s in DEVICE_SUFFIXES)})")
+                                 f"({', '.join('*' + s for s in DEVICE_SUFFIXES)}) under "
+                                 f"{_glob_root(entry)}")
             out += found
         elif path.is_dir():
             files = _device_files(path)
@@ -303,6 +321,40 @@ def expand_devices(entries: list[str]) -> list[str]:
         else:
             out.append(entry)
     return list(dict.fromkeys(out))
+
+
+def _glob_root(pattern: str) -> Path:
+    """The folder a glob searches: its leading parts without wildcards, absolute."""
+    parts = Path(pattern).parts
+    fixed = [p for p in itertools.takewhile(lambda p: not any(c in p for c in "*?["), parts)]
+    return Path(*fixed).resolve() if fixed else Path.cwd()
+
+
+def rebase_path(value: str, folder: Path) -> str:
+    """``value`` (a path, folder or glob written in a config file in ``folder``) as a
+    path that works from the working directory: ``folder/value``.
+
+    Unchanged: absolute paths, built-in device names, and every value when ``folder``
+    is the working directory (so the run keys of studies run from their own folder
+    stay as they were).  A relative value that names nothing under ``folder`` but
+    something under the working directory (how such files resolved before) is kept,
+    with a warning."""
+    from pulsetrain.devices.builtin import builtin_names
+
+    if Path(value).is_absolute() or folder.resolve() == Path.cwd().resolve() \
+            or value in builtin_names(None):
+        return value
+    moved = str(folder / value)
+    if any(c in value for c in "*?["):
+        there, here = glob.glob(moved, recursive=True), glob.glob(value, recursive=True)
+    else:
+        there, here = [moved] * Path(moved).exists(), [value] * Path(value).exists()
+    if not there and here:
+        warnings.warn(f"{value!r} names nothing under the config file's folder {folder}; "
+                      "using it relative to the working directory (as before) — write it "
+                      "relative to the config file", UserWarning, stacklevel=2)
+        return value
+    return moved
 
 
 def _device_files(folder: Path) -> list[str]:
