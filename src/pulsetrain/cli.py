@@ -180,11 +180,16 @@ def device_fit(
     except PulsetrainError as exc:
         _fail(exc)
     rows = result.summary_table().to_dict(orient="records")
+    fitted = sum(len(d.fits) for d in result.devices)
+    nothing = PulsetrainError(f"{folder}: none of the {len(rows)} runs"
+                              + (f" of device {device}" if device else "") + " could be "
+                              "fitted (reasons in the table)")
     if as_json:
         _print_json({"runs": rows, "problems": [p.as_dict() for p in result.problems],
                      "out": str(out_dir) if out_dir else None})
+        if rows and not fitted:
+            _fail(nothing)
         return
-    fitted = sum(len(d.fits) for d in result.devices)
     table = Table(title=f"{folder}: {fitted} of {len(rows)} runs fitted")
     for col in ("device", "run", "pulse width", "status", "window", "Gmax/Gmin", "n up/down",
                 "dw_min", "SP", "quality / reason"):
@@ -203,6 +208,8 @@ def device_fit(
     if out_dir is not None:
         files = sum(len(d.device_files) for d in result.devices)
         out.print(f"wrote {files} device files and {out_dir / 'summary.csv'}")
+    if rows and not fitted:  # nothing to train on: exit 2, as bad input does
+        _fail(nothing)
 
 
 @device_app.command("list")
