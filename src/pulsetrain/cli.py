@@ -107,7 +107,7 @@ def device_scan(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON ({runs, problems}) "
                                           "instead of a table.")] = False,
 ) -> None:
-    """List the measured runs in FOLDER: device, date, time, pulse width, pulses,
+    """List the measured runs in FOLDER: device, run, date, time, pulse width, pulses,
     amplitude window, repetitions, whether a cutoff window is known; then every file
     that could not be read (and why) and every warning."""
     try:
@@ -119,11 +119,12 @@ def device_scan(
         _print_json({"runs": rows, "problems": [p.as_dict() for p in scan.problems]})
         return
     table = Table(title=f"{len(rows)} runs in {folder}")
-    for col in ("device", "date", "time", "pulse width", "pulses", "amplitude (V)",
+    for col in ("device", "run", "date", "time", "pulse width", "pulses", "amplitude (V)",
                 "reps", "cutoff"):
         table.add_column(col)
     for r in rows:
-        table.add_row(r["device_id"], r["date"] or "", r["time"] or "", r["pulse_width"],
+        table.add_row(r["device_id"], str(r["run"]), r["date"] or "", r["time"] or "",
+                      r["pulse_width"],
                       str(r["pulses"]), f"{r['amplitude_min_v']:.2f} … {r['amplitude_max_v']:.2f}",
                       str(r["repetitions"]), "yes" if r["has_cutoff"] else "no")
     out.print(table)

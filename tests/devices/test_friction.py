@@ -46,3 +46,15 @@ def test_missing_field_of_a_device_file_is_one_line(tmp_path: Path) -> None:
     assert "\n" not in message and str(path) in message
     assert "'lut_down'" in message
     assert "0.1, 0.1" not in message  # not the file's content
+
+
+def test_scan_table_has_a_run_column(tmp_path: Path) -> None:
+    folder = _positive_potentiating(tmp_path)
+    done = CliRunner().invoke(app, ["device", "scan", str(folder)],
+                              env={"COLUMNS": "200"})
+    assert done.exit_code == 0, done.output
+    header = next(line for line in done.stdout.splitlines() if "device" in line
+                  and "pulses" in line)
+    assert " run " in header
+    row = next(line for line in done.stdout.splitlines() if "SYN" in line)
+    assert row.split("│")[2].strip() == "r1"  # the run's name, right after the device
