@@ -13,7 +13,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pulsetrain.devices.builtin import FAMILY, RECIPE_SUFFIX, builtin_family, resolve_device
 from pulsetrain.energy.costs import DEFAULT_DIGITAL_OP_J
 from pulsetrain.energy.read import ReadEnergyModel
-from pulsetrain.errors import InputError, and_list, describe_validation_error, did_you_mean
+from pulsetrain.energy.spec import EnergyModelChoice
+from pulsetrain.errors import (
+    DataFormatError,
+    InputError,
+    and_list,
+    describe_validation_error,
+    did_you_mean,
+)
 from pulsetrain.training.config import (
     Algorithm,
     TorchDevice,
@@ -80,7 +87,11 @@ class StudyConfig(BaseModel):
     test_subset: int | None = Field(None, ge=1)
     lr_step_epochs: int = Field(10, ge=1)
     target_accuracy: float = Field(0.95, gt=0, le=1)
-    energy_model: Literal["schottky", "capacitive"] = "schottky"
+    energy_model: EnergyModelChoice = Field(
+        "schottky", description="pulse energy model: schottky, capacitive (from the "
+        "device's area/thickness), or a mapping with its parameters: {kind: schottky|"
+        "capacitive, ...}, {kind: iv, file: DC I–V sweep}, {kind: table, file: CSV of "
+        "pulse_width_s, amplitude_v, energy_j} (pulsetrain.energy.spec)")
     digital_energy_per_op_j: float = Field(
         DEFAULT_DIGITAL_OP_J, ge=0, description="energy of one digital multiply-add (J; "
         "mixed precision's accumulator), default 4.6 pJ (FP32 at 45 nm, Horowitz ISSCC 2014); "
@@ -179,6 +190,9 @@ class StudyConfig(BaseModel):
         train = out.get("train")
         if isinstance(train, dict) and isinstance(train.get("data_dir"), str):
             out["train"] = {**train, "data_dir": rebase_path(train["data_dir"], folder)}
+        energy = out.get("energy_model")
+        if isinstance(energy, dict) and isinstance(energy.get("file"), str):
+            out["energy_model"] = {**energy, "file": rebase_path(energy["file"], folder)}
         return out
 
     def device_names(self) -> list[str]:
@@ -225,7 +239,7 @@ class StudyConfig(BaseModel):
         UnknownDeviceError, DataFormatError, InputError
             Naming the device (file) and what is missing.
         """
-        from pulsetrain.energy.models import energy_model_for
+        from pulsetrain.energy.spec import build_energy_model
 
         require_torch_device(self.torch_device)
         if not any(algorithm(a.name).analog for a in self.algorithms):
@@ -233,7 +247,9 @@ class StudyConfig(BaseModel):
         for name in self.device_names():
             device = resolve_device(name)
             try:
-                energy_model_for(device, self.energy_model)
+                build_energy_model(device, self.energy_model)
+            except DataFormatError:  # a file the energy model names
+                raise
             except InputError as exc:
                 raise InputError(f"{name}: {exc} — add \"area_m2\" (and \"thickness_m\") "
                                  "to the device file") from None
