@@ -58,3 +58,19 @@ def test_scan_table_has_a_run_column(tmp_path: Path) -> None:
     assert " run " in header
     row = next(line for line in done.stdout.splitlines() if "SYN" in line)
     assert row.split("│")[2].strip() == "r1"  # the run's name, right after the device
+
+
+def test_own_device_report_labels_nothing_published(tmp_path: Path) -> None:
+    from tests.devices.test_fit import _tidy_run
+
+    (tmp_path / "in").mkdir()
+    folder = _tidy_run(tmp_path / "in", 0.06, 0.03)  # the user's own device, SYN
+    out = tmp_path / "fit"
+    done = CliRunner().invoke(app, ["device", "fit", str(folder), "--out", str(out),
+                                    "--no-figures"])
+    assert done.exit_code == 0, done.output
+    reports = list(out.rglob("report.md"))
+    assert reports
+    text = reports[0].read_text(encoding="utf-8")
+    assert "Gmax/Gmin" in text and "| r1 |" in text  # the run was fitted and listed
+    assert "(published)" not in text
