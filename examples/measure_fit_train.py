@@ -2,8 +2,8 @@
 
 Scans a folder of pulsed measurements, fits a lookup-table model to the 200 µs run of
 device ID161ZR15000, trains a small MNIST MLP on it with mixed precision (2 epochs on
-10 000 images; about 10 s), and prints the test accuracy, the energy of the programming
-pulses and that of the array reads and conversions (J).
+10 000 images; about 10 s), and prints the test accuracy and every cost of the training
+(``pt.run_costs``: programming pulses, SP estimation, digital operations, reads; J).
 
 The measurement files do not state the device area, so the fitted model takes the area
 and film thickness the built-in devices assume (as ``pulsetrain device fit --area-m2
@@ -34,8 +34,9 @@ with tempfile.TemporaryDirectory() as tmp:
                          hidden=[32], train_subset=10_000, val_size=500, test_subset=500)
     result = pt.train(cfg)
 
-energy = pt.training_energy(result.epochs, device, pt.energy_model_for(device))
+costs = pt.run_costs(result.epochs, device)[-1]  # every cost, as the reports count it
 print(f"device {device.name}: dw_min {device.dw_min:.4f}")
 print(f"test accuracy {result.final['test_acc']:.4f}")
-print(f"training pulse energy {energy[-1]['energy_total_j']:.4e} J")
-print(f"read energy {pt.read_energy(result.epochs)[-1]['read_energy_total_j']:.4e} J")
+print(f"training energy {costs['energy_total_j']:.4e} J in all")
+for part in pt.COST_PARTS:  # programming, sp_estimation, digital, read
+    print(f"  {part} {costs[part + '_energy_total_j']:.4e} J")

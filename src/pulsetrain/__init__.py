@@ -10,7 +10,8 @@ first use; ``import pulsetrain`` alone loads neither numpy nor torch)::
     device = pt.fit_device(run).device          # a LutDevice; save_device → a file
     result = pt.train(pt.TrainConfig(device="ID161ZR15000-200us", algorithm="sgd"))
     dev = pt.builtin_device("ID161ZR15000-200us")
-    joules = pt.training_energy(result.epochs, dev, pt.energy_model_for(dev))
+    costs = pt.run_costs(result.epochs, dev)    # every cost, as reports count it (J)
+    joules = costs[-1]["energy_total_j"]        # parts=("programming",): pulses only
 
 ``examples/measure_fit_train.py`` runs the whole chain on a fitted device.
 """
@@ -35,9 +36,12 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ lo
         symmetry_point,
     )
     from pulsetrain.energy import (
+        COST_PARTS,
+        DigitalEnergyModel,
         ReadEnergyModel,
         energy_model_for,
         read_energy,
+        run_costs,
         training_energy,
     )
     from pulsetrain.errors import FitError, InputError, PulsetrainError
@@ -90,7 +94,10 @@ _WHERE = {
     "run_study": "pulsetrain.study",
     "reproduce_config": "pulsetrain.study",
     "write_study_report": "pulsetrain.report.study_report",
-    # energy
+    # energy: run_costs counts every cost (training_energy: programming pulses only)
+    "run_costs": "pulsetrain.energy",
+    "COST_PARTS": "pulsetrain.energy",
+    "DigitalEnergyModel": "pulsetrain.energy",
     "energy_model_for": "pulsetrain.energy",
     "training_energy": "pulsetrain.energy",
     "ReadEnergyModel": "pulsetrain.energy",
@@ -104,9 +111,11 @@ _WHERE = {
 pulsetrain`` stays fast and does not load torch)."""
 
 __all__ = [
+    "COST_PARTS",
     "RECIPES",
     "AnalogLinear",
     "DeviceFit",
+    "DigitalEnergyModel",
     "FitError",
     "FolderScan",
     "InputError",
@@ -131,6 +140,7 @@ __all__ = [
     "read_wgfmu_sweep",
     "reproduce_config",
     "resolve_device",
+    "run_costs",
     "run_study",
     "save_device",
     "scan_folder",

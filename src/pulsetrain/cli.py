@@ -110,7 +110,7 @@ def device_scan(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON ({runs, problems}) "
                                           "instead of a table.")] = False,
 ) -> None:
-    """List the measured runs in FOLDER: device, date, time, pulse width, pulses,
+    """List the measured runs in FOLDER: device, run, date, time, pulse width, pulses,
     amplitude window, repetitions, whether a cutoff window is known; then every file
     that could not be read (and why) and every warning."""
     try:
@@ -122,11 +122,12 @@ def device_scan(
         _print_json({"runs": rows, "problems": [p.as_dict() for p in scan.problems]})
         return
     table = Table(title=f"{len(rows)} runs in {folder}")
-    for col in ("device", "date", "time", "pulse width", "pulses", "amplitude (V)",
+    for col in ("device", "run", "date", "time", "pulse width", "pulses", "amplitude (V)",
                 "reps", "cutoff"):
         table.add_column(col)
     for r in rows:
-        table.add_row(r["device_id"], r["date"] or "", r["time"] or "", r["pulse_width"],
+        table.add_row(r["device_id"], str(r["run"]), r["date"] or "", r["time"] or "",
+                      r["pulse_width"],
                       str(r["pulses"]), f"{r['amplitude_min_v']:.2f} … {r['amplitude_max_v']:.2f}",
                       str(r["repetitions"]), "yes" if r["has_cutoff"] else "no")
     out.print(table)
@@ -183,11 +184,16 @@ def device_fit(
     except PulsetrainError as exc:
         _fail(exc)
     rows = result.summary_table().to_dict(orient="records")
+    fitted = sum(len(d.fits) for d in result.devices)
+    nothing = PulsetrainError(f"{folder}: none of the {len(rows)} runs"
+                              + (f" of device {device}" if device else "") + " could be "
+                              "fitted (reasons in the table)")
     if as_json:
         _print_json({"runs": rows, "problems": [p.as_dict() for p in result.problems],
                      "out": str(out_dir) if out_dir else None})
+        if rows and not fitted:
+            _fail(nothing)
         return
-    fitted = sum(len(d.fits) for d in result.devices)
     table = Table(title=f"{folder}: {fitted} of {len(rows)} runs fitted")
     for col in ("device", "run", "pulse width", "status", "window", "Gmax/Gmin", "n up/down",
                 "dw_min", "SP", "quality / reason"):
@@ -206,6 +212,8 @@ def device_fit(
     if out_dir is not None:
         files = sum(len(d.device_files) for d in result.devices)
         out.print(f"wrote {files} device files and {out_dir / 'summary.csv'}")
+    if rows and not fitted:  # nothing to train on: exit 2, as bad input does
+        _fail(nothing)
 
 
 @device_app.command("list")

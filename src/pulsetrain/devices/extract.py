@@ -14,6 +14,11 @@ from pulsetrain.errors import FitError
 from pulsetrain.measurements.scan import MeasuredRun
 from pulsetrain.measurements.sweep import DOWN, UP, PulseSweep
 
+POLARITY_HINT = ("; pulses without a direction count as potentiation (up) when negative "
+                 "(the HZO convention): for a device that potentiates with positive pulses, "
+                 "give the tidy CSV a 'direction' column (up/down per pulse)")
+"""Added to the refusal of a run with no pulses of one direction."""
+
 
 @dataclass(frozen=True)
 class Branch:
@@ -94,7 +99,8 @@ def usable_part(sweep: PulseSweep) -> tuple[PulseSweep, str | None, str | None]:
     missing = [name for d, name in ((UP, "potentiation (up)"), (DOWN, "depression (down)"))
                if not (sweep.direction == d).any()]
     if missing:
-        return sweep, note, f"no {' or '.join(missing)} pulses" + (f" ({note})" if note else "")
+        return sweep, note, (f"no {' or '.join(missing)} pulses" + (f" ({note})" if note else "")
+                             + POLARITY_HINT)
     ratio = float(g.max() / g.min())
     if ratio < MIN_SWITCHING:
         short = float(1 / g.max())
@@ -177,7 +183,8 @@ def clean_run(run: MeasuredRun, repetition: int | None = None, min_pulses: int =
         if idx.size < min_pulses:
             raise FitError(f"{sweep.label}: only {idx.size} {name} pulses inside the "
                            f"{win.source} window, need at least {min_pulses}"
-                           + (f" ({'; '.join(notes)})" if notes else ""))
+                           + (f" ({'; '.join(notes)})" if notes else "")
+                           + (POLARITY_HINT if idx.size == 0 else ""))
         branches[direction] = idx
     sel = np.concatenate([branches[UP], branches[DOWN]])
     g = sweep.conductance_s[sel]

@@ -110,6 +110,10 @@ def device_from_dict(data: dict[str, Any], source: str | Path = "<dict>") -> Lut
     try:
         model = DeviceFileModel.model_validate(data)
     except ValidationError as exc:
+        missing = [".".join(map(str, e["loc"])) for e in exc.errors() if e["type"] == "missing"]
+        if missing:  # one line naming them, not the whole file's content
+            raise DataFormatError(source, "missing field" + "s" * (len(missing) > 1) + " "
+                                  + ", ".join(f"'{m}'" for m in missing)) from None
         problems = validation_problems(exc, "field")
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise DataFormatError(source, problems[0] + more) from None

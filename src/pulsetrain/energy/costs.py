@@ -21,6 +21,7 @@ metrics and the device, and never touches files.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +29,7 @@ from pulsetrain.devices.lut import LutDevice
 from pulsetrain.energy.accounting import pulse_energies_j, training_energy
 from pulsetrain.energy.models import EnergyModel, energy_model_for
 from pulsetrain.energy.read import ReadEnergyModel, read_energy
+from pulsetrain.errors import InputError
 
 DEFAULT_DIGITAL_OP_J = 4.6e-12
 """Energy of one digital multiply-add (J): FP32 multiply 3.7 pJ + add 0.9 pJ, 45 nm,
@@ -48,16 +50,35 @@ class DigitalEnergyModel:
             raise ValueError(f"energy_per_op_j must be >= 0, got {self.energy_per_op_j}")
 
 
-def run_costs(epochs: list[dict[str, Any]], device: LutDevice, pulse_model: EnergyModel,
+def run_costs(epochs: list[dict[str, Any]], device: LutDevice,
+              pulse_model: EnergyModel | str = "schottky",
               read_model: ReadEnergyModel | None = None,
-              digital_model: DigitalEnergyModel | None = None) -> list[dict[str, float]]:
-    """Per epoch, each cost of that epoch and since the start of training (J).
+              digital_model: DigitalEnergyModel | None = None, *,
+              parts: Sequence[str] = COST_PARTS) -> list[dict[str, float]]:
+    """Per epoch, each cost of that epoch and since the start of training (J): what
+    reports count.
 
-    Keys per part ``p`` of :data:`COST_PARTS`: ``{p}_energy_j`` (this epoch) and
-    ``{p}_energy_total_j`` (cumulative), plus ``energy_j`` and ``energy_total_j`` (all
-    parts).  Counters a run did not record (no reads stored, no digital operations,
-    no SP estimation) count 0.
+    ``epochs``: a run's per-epoch metrics (``TrainResult.epochs``); ``pulse_model``: an
+    energy model or the name of one built from the device (``schottky``,
+    ``capacitive``: :func:`~pulsetrain.energy.models.energy_model_for`).  Keys per part
+    ``p`` of :data:`COST_PARTS`: ``{p}_energy_j`` (this epoch) and ``{p}_energy_total_j``
+    (cumulative), plus ``energy_j`` and ``energy_total_j``: the sum of ``parts`` (by
+    default all; ``parts=("programming",)`` for the programming pulses alone).
+    Counters a run did not record (no reads stored, no digital operations, no SP
+    estimation) count 0.
+
+    Raises
+    ------
+    InputError
+        If ``parts`` names no part of :data:`COST_PARTS`, or the device lacks what the
+        pulse energy needs.
     """
+    unknown = [p for p in parts if p not in COST_PARTS]
+    if unknown or not parts:
+        raise InputError(f"parts: expected some of {', '.join(COST_PARTS)}, got "
+                         f"{', '.join(map(str, unknown)) or 'none'}")
+    if isinstance(pulse_model, str):
+        pulse_model = energy_model_for(device, pulse_model)
     digital = digital_model or DigitalEnergyModel()
     programming = training_energy(epochs, device, pulse_model)
     reads = read_energy(epochs, read_model)
@@ -76,8 +97,8 @@ def run_costs(epochs: list[dict[str, Any]], device: LutDevice, pulse_model: Ener
         for part in COST_PARTS:
             row[f"{part}_energy_j"] = new_totals[part] - totals[part]
             row[f"{part}_energy_total_j"] = new_totals[part]
-        row["energy_j"] = sum(row[f"{p}_energy_j"] for p in COST_PARTS)
-        row["energy_total_j"] = sum(new_totals.values())
+        row["energy_j"] = sum(row[f"{p}_energy_j"] for p in COST_PARTS if p in parts)
+        row["energy_total_j"] = sum(new_totals[p] for p in COST_PARTS if p in parts)
         totals = new_totals
         out.append(row)
     return out

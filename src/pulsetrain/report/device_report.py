@@ -9,6 +9,9 @@ from pulsetrain.devices.reference import PUBLISHED_GMAX_GMIN, PUBLISHED_SYMMETRY
 from pulsetrain.fileio import atomic_write
 from pulsetrain.measurements.sweep import format_seconds
 
+PUBLISHED_DEVICE = "ID161ZR15000"
+"""The device whose metrics were published (the only one whose columns say so)."""
+
 
 def _published(pw: float, table: dict[float, tuple[float, ...]] | dict[float, float]) -> str:
     for key, value in table.items():
@@ -23,18 +26,19 @@ def write_device_report(fits: list[DeviceFit], skipped: list[tuple[str, str]], o
                         figures: bool = True) -> Path:
     """``OUT/report.md``: one table row per fitted run (published values where the run is
     of the published device), the runs not fitted with the reason, and the figures."""
+    label = " (published)" if any(f.device.device_id == PUBLISHED_DEVICE for f in fits) else ""
     lines = [
         "# Device fit report",
         "",
-        "| run | pulse width | window | Gmax/Gmin (published) | n up/down | dw_min "
-        "| up/down at 0 | SP | SP by pulses (pulses) | SP thesis recipe (published) | c2c "
+        f"| run | pulse width | window | Gmax/Gmin{label} | n up/down | dw_min "
+        f"| up/down at 0 | SP | SP by pulses (pulses) | SP thesis recipe{label} | c2c "
         "| quality |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for fit in fits:
         m = fit.metrics
         pw = m.pulse_width_s
-        published = fit.device.device_id == "ID161ZR15000"
+        published = fit.device.device_id == PUBLISHED_DEVICE
         gpub = f" ({_published(pw, PUBLISHED_GMAX_GMIN)})" if published else ""
         spub = f" ({_published(pw, PUBLISHED_SYMMETRY_POINT)})" if published else ""
         lines.append(

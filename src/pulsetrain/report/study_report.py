@@ -13,6 +13,7 @@ from markdown_it import MarkdownIt
 
 from pulsetrain.devices.builtin import resolve_device
 from pulsetrain.energy.costs import format_joules
+from pulsetrain.energy.spec import spec_kind
 from pulsetrain.report import study_figures as sf
 from pulsetrain.report.population import FIGURE_STEM, population_section
 from pulsetrain.study.analysis import (
@@ -339,9 +340,9 @@ def write_study_report(directory: str | Path) -> StudyReport:
         f"{len(runs)} of {n_total} runs finished. Dataset: {DATASETS[cfg.dataset].title}. "
         f"Devices: {', '.join(devices)}. "
         f"{cfg.epochs} epochs, batch {cfg.batch_size}, seeds {cfg.seeds}, target validation "
-        f"accuracy {100 * cfg.target_accuracy:.0f} %. Energy model: {cfg.energy_model}"
+        f"accuracy {100 * cfg.target_accuracy:.0f} %. Energy model: {spec_kind(cfg.energy_model)}"
         + (" (an upper bound: Schottky emission through the full area for the whole pulse)"
-           if cfg.energy_model == "schottky" else "") + ".",
+           if spec_kind(cfg.energy_model) == "schottky" else "") + ".",
         "",
     ]
     intro += noise_lines(cfg)

@@ -13,7 +13,7 @@ from pulsetrain.devices.builtin import resolve_device
 from pulsetrain.devices.lut import LutDevice
 from pulsetrain.energy.accounting import pulse_energies_j
 from pulsetrain.energy.costs import DigitalEnergyModel, run_costs
-from pulsetrain.energy.models import energy_model_for
+from pulsetrain.energy.spec import build_energy_model
 from pulsetrain.measurements.sweep import format_seconds
 from pulsetrain.store.sqlite import ResultStore
 from pulsetrain.study.config import StudyConfig
@@ -104,7 +104,7 @@ def convergence(epochs: list[dict[str, Any]], target: float) -> tuple[int | None
 def _costs(cfg: StudyConfig, run: TrainConfig, device: LutDevice,
            epochs: list[dict[str, Any]], to_target: int | None) -> dict[str, Any]:
     """The energy columns of one analog run (every cost, :func:`run_costs`)."""
-    model = energy_model_for(device, cfg.energy_model)
+    model = build_energy_model(device, cfg.energy_model)
     e_up, e_down = pulse_energies_j(device, model)
     costs = run_costs(epochs, device, model, cfg.read_energy,
                       DigitalEnergyModel(cfg.digital_energy_per_op_j))

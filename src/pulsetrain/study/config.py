@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import glob
+import itertools
+import warnings
 from pathlib import Path
 from typing import Any, Literal
 
@@ -11,7 +13,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pulsetrain.devices.builtin import FAMILY, RECIPE_SUFFIX, builtin_family, resolve_device
 from pulsetrain.energy.costs import DEFAULT_DIGITAL_OP_J
 from pulsetrain.energy.read import ReadEnergyModel
-from pulsetrain.errors import InputError, and_list, describe_validation_error, did_you_mean
+from pulsetrain.energy.spec import EnergyModelChoice
+from pulsetrain.errors import (
+    DataFormatError,
+    InputError,
+    and_list,
+    describe_validation_error,
+    did_you_mean,
+)
 from pulsetrain.training.config import (
     Algorithm,
     DatasetName,
@@ -83,7 +92,11 @@ class StudyConfig(BaseModel):
     test_subset: int | None = Field(None, ge=1)
     lr_step_epochs: int = Field(10, ge=1)
     target_accuracy: float = Field(0.95, gt=0, le=1)
-    energy_model: Literal["schottky", "capacitive"] = "schottky"
+    energy_model: EnergyModelChoice = Field(
+        "schottky", description="pulse energy model: schottky, capacitive (from the "
+        "device's area/thickness), or a mapping with its parameters: {kind: schottky|"
+        "capacitive, ...}, {kind: iv, file: DC I–V sweep}, {kind: table, file: CSV of "
+        "pulse_width_s, amplitude_v, energy_j} (pulsetrain.energy.spec)")
     digital_energy_per_op_j: float = Field(
         DEFAULT_DIGITAL_OP_J, ge=0, description="energy of one digital multiply-add (J; "
         "mixed precision's accumulator), default 4.6 pJ (FP32 at 45 nm, Horowitz ISSCC 2014); "
@@ -172,6 +185,23 @@ class StudyConfig(BaseModel):
             raise ValueError("\n".join(dict.fromkeys(problems)))  # each once
         return self
 
+    @classmethod
+    def rebase_paths(cls, data: dict[str, Any], folder: Path) -> dict[str, Any]:
+        """Raw file content with its relative ``devices`` entries (paths, folders, globs)
+        and ``train.data_dir`` taken relative to ``folder`` (the config file's), as
+        :func:`rebase_path` does; built-in names and absolute paths stay as written."""
+        out = dict(data)
+        if isinstance(out.get("devices"), list):
+            out["devices"] = [rebase_path(d, folder) if isinstance(d, str) else d
+                              for d in out["devices"]]
+        train = out.get("train")
+        if isinstance(train, dict) and isinstance(train.get("data_dir"), str):
+            out["train"] = {**train, "data_dir": rebase_path(train["data_dir"], folder)}
+        energy = out.get("energy_model")
+        if isinstance(energy, dict) and isinstance(energy.get("file"), str):
+            out["energy_model"] = {**energy, "file": rebase_path(energy["file"], folder)}
+        return out
+
     def device_names(self) -> list[str]:
         """The devices of the study (validated: each must resolve).
 
@@ -216,7 +246,7 @@ class StudyConfig(BaseModel):
         UnknownDeviceError, DataFormatError, InputError
             Naming the device (file) and what is missing.
         """
-        from pulsetrain.energy.models import energy_model_for
+        from pulsetrain.energy.spec import build_energy_model
 
         require_torch_device(self.torch_device)
         if not any(algorithm(a.name).analog for a in self.algorithms):
@@ -224,7 +254,9 @@ class StudyConfig(BaseModel):
         for name in self.device_names():
             device = resolve_device(name)
             try:
-                energy_model_for(device, self.energy_model)
+                build_energy_model(device, self.energy_model)
+            except DataFormatError:  # a file the energy model names
+                raise
             except InputError as exc:
                 raise InputError(f"{name}: {exc} — add \"area_m2\" (and \"thickness_m\") "
                                  "to the device file") from None
@@ -278,7 +310,8 @@ def expand_devices(entries: list[str]) -> list[str]:
     with ``*``, ``?`` or ``[`` is a glob (``**`` spans folders), standing for the device
     files and folders it matches; each such entry expands in sorted order.  Other
     entries (built-in names, device files) stay as they are.  Paths are relative to
-    the working directory.
+    the working directory (a study file's own entries were already taken relative to
+    its folder: :meth:`StudyConfig.rebase_paths`).
 
     Raises
     ------
@@ -299,7 +332,8 @@ def expand_devices(entries: list[str]) -> list[str]:
                     found.append(hit)
             if not found:
                 raise InputError(f"devices: pattern {entry!r} matches no device file "
-                                 f"({', '.join('*' + s for s in DEVICE_SUFFIXES)})")
+                                 f"({', '.join('*' + s for s in DEVICE_SUFFIXES)}) under "
+                                 f"{_glob_root(entry)}")
             out += found
         elif path.is_dir():
             files = _device_files(path)
@@ -310,6 +344,40 @@ def expand_devices(entries: list[str]) -> list[str]:
         else:
             out.append(entry)
     return list(dict.fromkeys(out))
+
+
+def _glob_root(pattern: str) -> Path:
+    """The folder a glob searches: its leading parts without wildcards, absolute."""
+    parts = Path(pattern).parts
+    fixed = [p for p in itertools.takewhile(lambda p: not any(c in p for c in "*?["), parts)]
+    return Path(*fixed).resolve() if fixed else Path.cwd()
+
+
+def rebase_path(value: str, folder: Path) -> str:
+    """``value`` (a path, folder or glob written in a config file in ``folder``) as a
+    path that works from the working directory: ``folder/value``.
+
+    Unchanged: absolute paths, built-in device names, and every value when ``folder``
+    is the working directory (so the run keys of studies run from their own folder
+    stay as they were).  A relative value that names nothing under ``folder`` but
+    something under the working directory (how such files resolved before) is kept,
+    with a warning."""
+    from pulsetrain.devices.builtin import builtin_names
+
+    if Path(value).is_absolute() or folder.resolve() == Path.cwd().resolve() \
+            or value in builtin_names(None):
+        return value
+    moved = str(folder / value)
+    if any(c in value for c in "*?["):
+        there, here = glob.glob(moved, recursive=True), glob.glob(value, recursive=True)
+    else:
+        there, here = [moved] * Path(moved).exists(), [value] * Path(value).exists()
+    if not there and here:
+        warnings.warn(f"{value!r} names nothing under the config file's folder {folder}; "
+                      "using it relative to the working directory (as before) — write it "
+                      "relative to the config file", UserWarning, stacklevel=2)
+        return value
+    return moved
 
 
 def _device_files(folder: Path) -> list[str]:

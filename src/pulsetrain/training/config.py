@@ -472,6 +472,9 @@ def load_config_file(path: str | Path, model: type[BaseModel] = TrainConfig,
         raise InputError(syntax_error_line(path, exc)) from None
     if not isinstance(data, dict):
         raise InputError(f"{path}: expected a mapping of keys at the top level")
+    rebase = getattr(model, "rebase_paths", None)  # relative paths: the file's folder
+    if callable(rebase):
+        data = rebase(data, path.parent)
     try:
         return model.model_validate({**data, **(overrides or {})})
     except ValidationError as exc:
