@@ -46,7 +46,7 @@ STUDY_SETS = {
     "lr": "algorithms[].lr", "seed": "seeds", "epochs": "epochs", "batch_size": "batch_size",
     "hidden": "hidden", "train_subset": "train_subset", "val_size": "val_size",
     "test_subset": "test_subset", "lr_step_epochs": "lr_step_epochs",
-    "torch_device": "torch_device"}
+    "torch_device": "torch_device", "model": "model"}
 """TrainConfig fields a study sets from its own keys (not through ``train``)."""
 
 
@@ -73,6 +73,7 @@ class StudyConfig(BaseModel):
     epochs: int = Field(25, ge=1)
     batch_size: int = Field(64, ge=1)
     hidden: list[int] = Field(default_factory=lambda: [256, 128])
+    model: str = Field("mlp", description="network of every run (training/models.py)")
     train_subset: int | None = Field(None, ge=1)
     val_size: int = Field(12_000, ge=1, le=59_999)
     test_subset: int | None = Field(None, ge=1)
@@ -252,7 +253,7 @@ class StudyConfig(BaseModel):
                         batch_size=self.batch_size, hidden=self.hidden, seed=seed,
                         train_subset=self.train_subset, val_size=self.val_size,
                         test_subset=self.test_subset, lr_step_epochs=self.lr_step_epochs,
-                        torch_device=self.torch_device)
+                        torch_device=self.torch_device, model=self.model)
                     if run.key() not in seen:
                         seen.add(run.key())
                         out.append(run)
