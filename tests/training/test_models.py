@@ -92,7 +92,9 @@ def _images(n: int, seed: int = 5) -> Split:
 @pytest.mark.parametrize("algo", [a for a in ALGORITHMS
                                   if ALGORITHMS[a].analog])
 def test_every_algorithm_steps_lenet5_and_counts_conv_pulses(algo: str) -> None:
-    cfg = TrainConfig(model="lenet5", algorithm=algo, batch_size=4, epochs=1)
+    # a large lr, so that mixed precision's accumulator crosses ε in one step
+    lr = 20 * TrainConfig(algorithm=algo).learning_rate
+    cfg = TrainConfig(model="lenet5", algorithm=algo, batch_size=4, epochs=1, lr=lr)
     t = Trainer.build(cfg)
     t.train_epoch(_images(4), 0)
     totals = t.pulse_totals()
@@ -146,3 +148,29 @@ def test_cifar_cnn_float_and_analog_shapes() -> None:
         out = model(torch.rand(2, 3 * 32 * 32))
         assert out.shape == (2, 10)
         torch.testing.assert_close(out.exp().sum(1), torch.ones(2))
+
+
+def test_lenet5_checkpoint_round_trip_and_stack() -> None:
+    """A conv model's checkpoint restores the tiles and biases exactly, and a stack of
+    two lenet5 runs (each run calls its own model) trains as the runs alone do."""
+    from pulsetrain.training.stacked import RunStack
+
+    data = _images(8)
+    cfgs = [TrainConfig(model="lenet5", batch_size=4, epochs=1, seed=s, lr=1.0)
+            for s in (0, 1)]
+    alone = [Trainer.build(c) for c in cfgs]
+    for t in alone:
+        t.train_epoch(data, 0)
+    state = alone[0].state()
+    fresh = Trainer.build(cfgs[0])
+    assert any(not torch.equal(a.tile.w, b.tile.w) for a, b in zip(
+        analog_layers(fresh.model), analog_layers(alone[0].model), strict=True))
+    fresh.load_state(state)
+    for a, b in zip(analog_layers(fresh.model), analog_layers(alone[0].model), strict=True):
+        assert torch.equal(a.tile.w, b.tile.w)
+        assert a.bias is not None and b.bias is not None and torch.equal(a.bias, b.bias)
+    stack = RunStack([Trainer.build(c) for c in cfgs])
+    assert stack.tiled  # conv: one run at a time
+    stack.train_epoch(data, 0)
+    for t, ref in zip(stack.trainers, alone, strict=True):
+        assert t.pulse_totals() == ref.pulse_totals()
