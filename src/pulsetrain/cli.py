@@ -318,6 +318,9 @@ def train_cmd(
     algorithm: Annotated[str | None, typer.Option(
         "--algorithm", "-a", help=f"{' | '.join(ALGORITHMS)} "
         f"{_cfg_default('algorithm')}.")] = None,
+    model: Annotated[str | None, typer.Option(
+        "--model", "-m", help="Network: mlp | lenet5 | cifar-cnn "
+        f"{_cfg_default('model')}.")] = None,
     epochs: Annotated[int | None, typer.Option(
         "--epochs", min=1, help=f"Training epochs {_cfg_default('epochs')}.")] = None,
     lr: Annotated[float | None, typer.Option(
@@ -364,8 +367,7 @@ def train_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print per-epoch metrics as JSON.")]
     = False,
 ) -> None:
-    """Train the MLP (on MNIST by default) on simulated devices and count every
-    programming pulse.
+    """Train a network (default: the MNIST MLP) on simulated devices; count every pulse.
 
     With --out, every finished epoch is checkpointed: after Ctrl-C, rerun with --resume."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
@@ -379,6 +381,7 @@ def train_cmd(
 
     try:
         overrides = {k: v for k, v in {"device": device, "algorithm": algorithm,
+                                        "model": model,
                                         "epochs": epochs, "lr": lr, "seed": seed,
                                         "train_subset": train_subset, "val_size": val_size,
                                         "dataset": dataset, "data_dir": data_dir,

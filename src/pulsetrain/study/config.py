@@ -57,7 +57,7 @@ STUDY_SETS = {
     "lr": "algorithms[].lr", "seed": "seeds", "epochs": "epochs", "batch_size": "batch_size",
     "hidden": "hidden", "train_subset": "train_subset", "val_size": "val_size",
     "test_subset": "test_subset", "lr_step_epochs": "lr_step_epochs",
-    "torch_device": "torch_device", "dataset": "dataset"}
+    "torch_device": "torch_device", "dataset": "dataset", "model": "model"}
 """TrainConfig fields a study sets from its own keys (not through ``train``)."""
 
 
@@ -84,6 +84,7 @@ class StudyConfig(BaseModel):
     epochs: int = Field(25, ge=1)
     batch_size: int = Field(64, ge=1)
     hidden: list[int] = Field(default_factory=lambda: [256, 128])
+    model: str = Field("mlp", description="network of every run (training/models.py)")
     train_subset: int | None = Field(None, ge=1)
     dataset: DatasetName = Field("mnist", description="mnist, fashion-mnist, cifar10, idx "
                                  "(its folder: train.data_dir)")
@@ -291,7 +292,8 @@ class StudyConfig(BaseModel):
                         batch_size=self.batch_size, hidden=self.hidden, seed=seed,
                         train_subset=self.train_subset, val_size=self.val_size,
                         test_subset=self.test_subset, lr_step_epochs=self.lr_step_epochs,
-                        torch_device=self.torch_device, dataset=self.dataset)
+                        torch_device=self.torch_device, dataset=self.dataset,
+                        model=self.model)
                     if run.key() not in seen:
                         seen.add(run.key())
                         out.append(run)

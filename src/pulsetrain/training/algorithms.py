@@ -33,7 +33,7 @@ from pulsetrain.crossbar.symmetry import (
 )
 from pulsetrain.crossbar.tile import AnalogTile
 from pulsetrain.devices.symmetry import symmetry_point
-from pulsetrain.training.layers import AnalogLinear, analog_layers
+from pulsetrain.training.layers import AnalogLayer, analog_layers
 
 
 class AnalogOptimizer(torch.optim.Optimizer):
@@ -45,7 +45,7 @@ class AnalogOptimizer(torch.optim.Optimizer):
     Parameters
     ----------
     model
-        Model containing :class:`AnalogLinear` layers.
+        Model containing :class:`AnalogLayer` layers (linear or convolutional).
     lr
         Learning rate (> 0).
     seed
@@ -57,10 +57,10 @@ class AnalogOptimizer(torch.optim.Optimizer):
             raise ValueError(f"lr must be > 0, got {lr}")
         self.layers = analog_layers(model)
         if not self.layers:
-            raise ValueError("model has no AnalogLinear layers; use torch.optim.SGD for "
+            raise ValueError("model has no analog layers; use torch.optim.SGD for "
                              "floating-point models")
         digital = [p for layer in self.layers for p in layer.digital_parameters()]
-        others = [p for m in model.modules() if not isinstance(m, AnalogLinear)
+        others = [p for m in model.modules() if not isinstance(m, AnalogLayer)
                   for p in m.parameters(recurse=False)]
         super().__init__(digital + others or [nn.Parameter(torch.zeros(0))], {"lr": lr})
         self.seed = int(seed)
@@ -87,7 +87,7 @@ class AnalogOptimizer(torch.optim.Optimizer):
             layer.last_x = layer.last_d = None
         self.steps += 1
 
-    def update_layer(self, index: int, layer: AnalogLinear, x: torch.Tensor, d: torch.Tensor,
+    def update_layer(self, index: int, layer: AnalogLayer, x: torch.Tensor, d: torch.Tensor,
                      lr: float) -> None:
         """Turn one layer's ``x`` (batch × in) and ``δ`` (batch × out) into pulses."""
         raise NotImplementedError
@@ -138,7 +138,7 @@ class StochasticPulseSGD(AnalogOptimizer):
         self.bl, self.update_management, self.bl_management = bl, update_management, \
             bl_management
 
-    def update_layer(self, index: int, layer: AnalogLinear, x: torch.Tensor, d: torch.Tensor,
+    def update_layer(self, index: int, layer: AnalogLayer, x: torch.Tensor, d: torch.Tensor,
                      lr: float) -> None:
         layer.tile.pulsed_update(x, d, lr, self.bl, self.update_management, self.bl_management,
                                  self.layer_seed(index), self.granularity)
@@ -185,7 +185,7 @@ class MixedPrecisionSGD(AnalogOptimizer):
                          for layer in self.layers]
         self.digital_updates = 0
 
-    def update_layer(self, index: int, layer: AnalogLinear, x: torch.Tensor, d: torch.Tensor,
+    def update_layer(self, index: int, layer: AnalogLayer, x: torch.Tensor, d: torch.Tensor,
                      lr: float) -> None:
         chi = self.chi[index]
         chi.addmm_(d.T.to(chi), x.to(chi), alpha=-lr)

@@ -162,6 +162,8 @@ class TrainConfig(BaseModel):
     lr: float | None = Field(None, gt=0, description="default: the algorithm's (registry)")
     epochs: int = Field(25, ge=1)
     batch_size: int = Field(64, ge=1)
+    model: str = Field("mlp", description="network (registry in training/models.py): mlp "
+                       "(hidden, activation), lenet5, cifar-cnn")
     hidden: list[int] = Field(default_factory=lambda: [256, 128])
     activation: Literal["sigmoid", "relu", "tanh"] = "sigmoid"
     lr_step_epochs: int = Field(10, ge=1)
@@ -243,6 +245,12 @@ class TrainConfig(BaseModel):
             if given:
                 problems.append(f"device_variation replaces {and_list(given)}: give one "
                                 "or the other")
+        from pulsetrain.training.models import MODELS
+
+        if self.model not in MODELS:
+            problems.append(f"model: unknown model {self.model!r}"
+                            f"{did_you_mean(self.model, MODELS)}; known: "
+                            f"{', '.join(sorted(MODELS))}")
         if self.backend == "numba" and torch.device(self.torch_device).type != "cpu":
             problems.append(f"backend 'numba' runs on CPU tensors only, but torch_device is "
                             f"{self.torch_device!r}: use backend auto or torch")

@@ -1,4 +1,5 @@
-"""``AnalogLinear``: a torch layer whose weight lives on an :class:`AnalogTile`."""
+"""Analog torch layers whose weight lives on an :class:`AnalogTile`: ``AnalogLinear`` and
+``AnalogConv2d`` (im2col onto the same tile and MVM path), both :class:`AnalogLayer`."""
 
 from __future__ import annotations
 
@@ -16,7 +17,70 @@ from pulsetrain.devices.lut import LutDevice
 from pulsetrain.errors import InputError
 
 
-class AnalogLinear(nn.Module):
+class AnalogLayer(nn.Module):
+    """What optimizers, update rules, stacks and checkpoints see of an analog layer.
+
+    A layer holds its weight matrix on ``tile`` (``out × in`` cells), has a digital
+    ``bias`` (or ``None``) and, after a backward pass, the rows of inputs ``last_x``
+    (``n × in``) and errors ``last_d`` (``n × out``) the update rule turns into pulses:
+    one row per sample for a linear layer, one per sample and output position for a
+    convolution.
+    """
+
+    tile: AnalogTile
+    bias: nn.Parameter | None
+    last_x: torch.Tensor | None
+    last_d: torch.Tensor | None
+    _anchor: nn.Parameter
+
+    def _make_tile(self, n_in: int, n_out: int, synapse: LutDevice,
+                   generator: torch.Generator | None, bias: bool, backend: str,
+                   device: torch.device | str | None, periphery: Periphery | None,
+                   seed: int | None, dtype: torch.dtype | None) -> None:
+        """Tile (d2d draws first), weights then bias uniform in ``±1/sqrt(n_in)``."""
+        where = _torch_device(device, dtype)
+        generator = _generator(generator, seed)
+        self.tile = AnalogTile(synapse, n_out, n_in, generator, where, backend, periphery)
+        bound = 1.0 / math.sqrt(n_in)
+        init = torch.rand(n_out, n_in, generator=generator) * 2 * bound - bound
+        self.tile.set_weight(init.to(where))
+        self.bias = nn.Parameter(
+            (torch.rand(n_out, generator=generator) * 2 * bound - bound).to(where)
+        ) if bias else None
+        self._anchor = nn.Parameter(torch.zeros(0, device=where))
+        self.last_x = None
+        self.last_d = None
+
+    @property
+    def synapse(self) -> LutDevice:
+        """The device model of the cells."""
+        return self.tile.device
+
+    def train(self, mode: bool = True) -> AnalogLayer:
+        """Training mode also counts the array reads (``eval()``: evaluation reads are not
+        training costs)."""
+        super().train(mode)
+        self.tile.periphery.training = mode
+        return self
+
+    @property
+    def periphery(self) -> Periphery:
+        """The tile's periphery (what the read-out does to the MVM results)."""
+        return self.tile.periphery
+
+    def digital_parameters(self) -> list[nn.Parameter]:
+        """Parameters updated digitally (the bias)."""
+        return [self.bias] if self.bias is not None else []
+
+
+def _check_synapse(owner: str, synapse: object) -> None:
+    if not isinstance(synapse, LutDevice):
+        raise TypeError(f"{owner}: synapse must be a LutDevice (e.g. "
+                        f"pulsetrain.resolve_device(name)), got "
+                        f"{type(synapse).__name__} {synapse!r:.60}")
+
+
+class AnalogLinear(AnalogLayer):
     """Linear layer ``y = W x + b`` with ``W`` on a crossbar of ``synapse`` cells.
 
     The bias is digital (a normal parameter).  ``W`` is not a parameter: autograd
@@ -63,57 +127,95 @@ class AnalogLinear(nn.Module):
                  periphery: Periphery | None = None, *, seed: int | None = None,
                  dtype: torch.dtype | None = None) -> None:
         super().__init__()
-        if not isinstance(synapse, LutDevice):
-            raise TypeError(f"AnalogLinear: synapse must be a LutDevice (e.g. "
-                            f"pulsetrain.resolve_device(name)), got "
-                            f"{type(synapse).__name__} {synapse!r:.60}")
+        _check_synapse("AnalogLinear", synapse)
         for name, size in (("in_features", in_features), ("out_features", out_features)):
             if isinstance(size, bool) or not isinstance(size, int) or size < 1:
                 raise InputError(f"AnalogLinear: {name} must be an integer >= 1, got "
                                  f"{size!r}")
-        where = _torch_device(device, dtype)
-        generator = _generator(generator, seed)
         self.in_features, self.out_features = in_features, out_features
-        self.tile = AnalogTile(synapse, out_features, in_features, generator, where,
-                               backend, periphery)
-        bound = 1.0 / math.sqrt(in_features)
-        init = torch.rand(out_features, in_features, generator=generator) * 2 * bound - bound
-        self.tile.set_weight(init.to(where))
-        self.bias = nn.Parameter(
-            (torch.rand(out_features, generator=generator) * 2 * bound - bound).to(where)
-        ) if bias else None
-        self._anchor = nn.Parameter(torch.zeros(0, device=where))
-        self.last_x: torch.Tensor | None = None
-        self.last_d: torch.Tensor | None = None
-
-    @property
-    def synapse(self) -> LutDevice:
-        """The device model of the cells."""
-        return self.tile.device
+        self._make_tile(in_features, out_features, synapse, generator, bias, backend, device,
+                        periphery, seed, dtype)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``x Wᵀ + b``; records ``x`` and ``δ`` for the update during backward."""
         y = crossbar_mvm(x[None], self._anchor, self.tile.weight[None], [self])[0]
         return y + self.bias if self.bias is not None else y
 
-    def train(self, mode: bool = True) -> AnalogLinear:
-        """Training mode also counts the array reads (``eval()``: evaluation reads are not
-        training costs)."""
-        super().train(mode)
-        self.tile.periphery.training = mode
-        return self
-
-    @property
-    def periphery(self) -> Periphery:
-        """The tile's periphery (what the read-out does to the MVM results)."""
-        return self.tile.periphery
-
-    def digital_parameters(self) -> list[nn.Parameter]:
-        """Parameters updated digitally (the bias)."""
-        return [self.bias] if self.bias is not None else []
-
     def extra_repr(self) -> str:
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
+                f"synapse={self.tile.device.name!r}")
+
+
+class AnalogConv2d(AnalogLayer):
+    """2-D convolution with its kernel on one crossbar, mapped by im2col (unfold).
+
+    The tile has ``out_channels × (in_channels·kh·kw)`` cells; each output position of
+    each sample is one MVM of its input patch (stride, padding as in
+    :class:`torch.nn.Conv2d`; no dilation or groups), so the periphery sees, and
+    counts, one read per output position per sample.  The update rule gets every
+    (patch, error) pair as a row of ``last_x``/``last_d``: **one pulse-train update per
+    output position** (AIHWKit's semantics), not one aggregated update per sample; the
+    errors come from autograd, so their sum over the rows is the loss gradient.  The
+    digital bias has one value per output channel.  Weights start uniform in
+    ``±1/sqrt(in_channels·kh·kw)`` (torch's default bound).  Other arguments as in
+    :class:`AnalogLinear`.
+
+    Raises
+    ------
+    InputError
+        For channels, kernel size or stride < 1, padding < 0, or an input whose channel
+        count differs from ``in_channels``.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int | tuple[int, int],
+                 synapse: LutDevice, generator: torch.Generator | None = None,
+                 stride: int = 1, padding: int = 0, bias: bool = True,
+                 backend: str = "auto", device: torch.device | str | None = None,
+                 periphery: Periphery | None = None, *, seed: int | None = None,
+                 dtype: torch.dtype | None = None) -> None:
+        super().__init__()
+        _check_synapse("AnalogConv2d", synapse)
+        kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
+        for name, size, low in (("in_channels", in_channels, 1),
+                                ("out_channels", out_channels, 1), ("kernel_size", kh, 1),
+                                ("kernel_size", kw, 1), ("stride", stride, 1),
+                                ("padding", padding, 0)):
+            if isinstance(size, bool) or not isinstance(size, int) or size < low:
+                raise InputError(f"AnalogConv2d: {name} must be an integer >= {low}, got "
+                                 f"{size!r}")
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel_size = (kh, kw)
+        self.stride, self.padding = stride, padding
+        self.in_features, self.out_features = in_channels * kh * kw, out_channels
+        self._make_tile(self.in_features, out_channels, synapse, generator, bias, backend,
+                        device, periphery, seed, dtype)
+
+    def output_size(self, h: int, w: int) -> tuple[int, int]:
+        """Output height and width for an ``h × w`` input."""
+        kh, kw = self.kernel_size
+        return ((h + 2 * self.padding - kh) // self.stride + 1,
+                (w + 2 * self.padding - kw) // self.stride + 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(B, C, H, W)`` → ``(B, out_channels, H', W')``; records the patches and
+        errors for the update during backward."""
+        if x.dim() != 4 or x.shape[1] != self.in_channels:
+            raise InputError(f"AnalogConv2d: input must be (batch, {self.in_channels}, H, "
+                             f"W), got shape {tuple(x.shape)}")
+        b = x.shape[0]
+        ho, wo = self.output_size(x.shape[2], x.shape[3])
+        cols = nn.functional.unfold(x, self.kernel_size, padding=self.padding,
+                                    stride=self.stride)             # (B, C·kh·kw, L)
+        patches = cols.transpose(1, 2).reshape(b * ho * wo, self.in_features)
+        y = crossbar_mvm(patches[None], self._anchor, self.tile.weight[None], [self])[0]
+        if self.bias is not None:
+            y = y + self.bias
+        return y.reshape(b, ho * wo, self.out_channels).transpose(1, 2).reshape(
+            b, self.out_channels, ho, wo)
+
+    def extra_repr(self) -> str:
+        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}, padding={self.padding}, "
                 f"synapse={self.tile.device.name!r}")
 
 
@@ -294,10 +396,10 @@ def build_mlp(sizes: list[int], device: LutDevice | None, seed: int = 0,
     return nn.Sequential(*layers)
 
 
-def analog_layers(model: nn.Module) -> list[AnalogLinear]:
+def analog_layers(model: nn.Module) -> list[AnalogLayer]:
     """The analog layers of a model, in order (a :class:`TiledAnalogLinear` contributes
     each of its tiles)."""
-    return [m for m in model.modules() if isinstance(m, AnalogLinear)]
+    return [m for m in model.modules() if isinstance(m, AnalogLayer)]
 
 
 def analog_layer_index(model: nn.Module) -> list[int]:
@@ -312,7 +414,7 @@ def analog_layer_index(model: nn.Module) -> list[int]:
         if isinstance(module, TiledAnalogLinear):
             out += [k] * len(module.tile_layers())
             k += 1
-        elif isinstance(module, AnalogLinear) and id(module) not in inner:
+        elif isinstance(module, AnalogLayer) and id(module) not in inner:
             out.append(k)
             k += 1
     return out

@@ -28,7 +28,7 @@ from torch import nn
 from pulsetrain.crossbar.mvm import crossbar_mvm
 from pulsetrain.training.config import TrainConfig
 from pulsetrain.training.data import Split
-from pulsetrain.training.layers import AnalogLinear, TiledAnalogLinear, analog_layers
+from pulsetrain.training.layers import AnalogLayer, AnalogLinear, TiledAnalogLinear, analog_layers
 from pulsetrain.training.registry import algorithm
 from pulsetrain.training.trainer import BatchCallback, Trainer
 
@@ -94,8 +94,11 @@ class RunStack:
                 layer.tile.ref = ref[r]
             self.weights.append(w)
             self.refs.append(ref)
-        self.tiled = any(isinstance(m, TiledAnalogLinear) for m in self.trainers[0].model.modules())
-        """Layers mapped onto several tiles: each run calls its own model (as ``exact``)."""
+        self.tiled = any(isinstance(m, TiledAnalogLinear)
+                         or (isinstance(m, AnalogLayer) and not isinstance(m, AnalogLinear))
+                         for m in self.trainers[0].model.modules())
+        """Layers mapped onto several tiles, or convolutions: each run calls its own model
+        (as ``exact``; the batched MVM covers plain linear layers only)."""
         self._anchor = nn.Parameter(torch.zeros(0, device=self.cfg.torch_device))
         self._plan: list[int | nn.Module] = []  # analog layer index or module of run 0
         k = 0

@@ -23,7 +23,8 @@ from pulsetrain.training.algorithms import AnalogOptimizer, SymmetryShiftReport
 from pulsetrain.training.config import TrainConfig, require_torch_device
 from pulsetrain.training.data import MNIST, Split
 from pulsetrain.training.datasets import get_dataset
-from pulsetrain.training.layers import analog_layer_index, analog_layers, build_mlp
+from pulsetrain.training.layers import analog_layer_index, analog_layers
+from pulsetrain.training.models import ModelSpec, build_model
 from pulsetrain.training.records import EventSink, RunEvent
 from pulsetrain.training.registry import algorithm
 
@@ -77,12 +78,11 @@ class Trainer:
         require_torch_device(cfg.torch_device)
         device = training_device(cfg)
         data = get_dataset(cfg.dataset, cfg.data_dir)
-        sizes = [data.n_features, *cfg.hidden, data.n_classes]
-        model = build_mlp(sizes, device, seed=cfg.seed, activation=cfg.activation,
-                          backend=cfg.backend, torch_device=cfg.torch_device,
-                          periphery=cfg.periphery, periphery_options=cfg.periphery_options,
-                          max_tile_inputs=cfg.max_tile_inputs,
-                          max_tile_outputs=cfg.max_tile_outputs)
+        model = build_model(cfg.model, ModelSpec(
+            data.input_shape, data.n_classes, device, seed=cfg.seed, hidden=tuple(cfg.hidden),
+            activation=cfg.activation, backend=cfg.backend, torch_device=cfg.torch_device,
+            periphery=cfg.periphery, periphery_options=cfg.periphery_options,
+            max_tile_inputs=cfg.max_tile_inputs, max_tile_outputs=cfg.max_tile_outputs))
         algo = algorithm(cfg.algorithm)
         algo.setup_progress = on_sp_progress
         opt, sp_report = algo.build(model, cfg, cfg.learning_rate)

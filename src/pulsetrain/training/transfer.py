@@ -70,7 +70,7 @@ from pulsetrain.training.algorithms import (
     SymmetryShiftReport,
     tag_layer_progress,
 )
-from pulsetrain.training.layers import AnalogLinear
+from pulsetrain.training.layers import AnalogLayer
 
 
 class TransferSettings(BaseModel):
@@ -110,7 +110,7 @@ class TransferSGD(AnalogOptimizer):
     Parameters
     ----------
     model
-        Model with :class:`AnalogLinear` layers; each layer's own tile is C.
+        Model with :class:`AnalogLayer` layers; each layer's own tile is C.
     lr
         Scheduled learning rate (scales the transfers, not A's update).
     settings
@@ -215,7 +215,7 @@ class TransferSGD(AnalogOptimizer):
         lr *= s.bl_fast * a.dt.dw_min
         return lr / (m_x * m_d) if m_x > 0 and m_d > 0 else lr
 
-    def update_layer(self, index: int, layer: AnalogLinear, x: torch.Tensor, d: torch.Tensor,
+    def update_layer(self, index: int, layer: AnalogLayer, x: torch.Tensor, d: torch.Tensor,
                      lr: float) -> None:
         a = self.a_tiles[index]
         chop = self.choppers[index]
@@ -258,7 +258,7 @@ class TransferSGD(AnalogOptimizer):
             y = torch.round(y / s.read_step) * s.read_step  # half to even, as rint
         return y.clamp(-s.read_bound, s.read_bound)
 
-    def _transfer(self, index: int, layer: AnalogLinear, n: int, lr: float, done: int
+    def _transfer(self, index: int, layer: AnalogLayer, n: int, lr: float, done: int
                   ) -> None:
         """Read ``n`` consecutive columns of A (no column twice), buffer them, write C;
         ``done``: the reads of this step before these.  The round's draws are seeded by
