@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from types import ModuleType
@@ -117,7 +119,13 @@ class RayExecutor(Executor):
         ray = import_ray()
         from ray.util.queue import Queue
 
+        # ray.init may set its own SIGTERM handler (exit at once): keep the caller's, e.g.
+        # pulsetrain.study.signals.stop_on_signals, so a stop runs the clean-up below
+        in_main = threading.current_thread() is threading.main_thread()
+        sigterm = signal.getsignal(signal.SIGTERM) if in_main else None
         started = self._init(ray)
+        if in_main and sigterm is not None:
+            signal.signal(signal.SIGTERM, sigterm)
         queue = Queue(actor_options={"num_cpus": 0})
         pending: dict[Any, RunTask] = {}
         try:
@@ -137,7 +145,7 @@ class RayExecutor(Executor):
                     task = pending.pop(ref)
                     yield self._result(ray, ref, task)
         finally:
-            for ref in pending:  # the driver stops early (error, interrupt)
+            for ref in pending:  # the driver stops early (error, signal: see signals)
                 ray.cancel(ref, force=True)
             ray.kill(queue.actor)
             if started:
