@@ -210,8 +210,8 @@ def summarise_study(runs: pd.DataFrame) -> pd.DataFrame:
     and ``seeds_left_chance`` (fraction of the group's seeds that left chance)."""
     if runs.empty:
         return runs
-    keys = ["algorithm", "device", "pulse_width_s", "pulse_width", "recipe", "c2c_noise",
-            "device_variation"]
+    keys = [k for k in ("algorithm", "device", "pulse_width_s", "pulse_width", "recipe",
+                        "c2c_noise", "device_variation") if k in runs.columns]
     grouped = runs.groupby(keys, sort=False, dropna=False)
     numeric = runs[keys].join(runs[SUMMARY_METRICS].apply(pd.to_numeric, errors="coerce"))
     out = numeric.groupby(keys, sort=False, dropna=False).agg(["mean", "std"])
