@@ -594,23 +594,13 @@ class EpochCount:
         return sum(self.per_run.values())
 
 
-def _interrupted(signum: int, out_dir: Path, finished: int, total: int) -> NoReturn:
-    """A study stopped by a signal: say what is kept and how to resume; exit 128 + signum."""
-    name = signal.Signals(signum).name
+def _interrupted(exc: BaseException, kept: str) -> NoReturn:
+    """A study or tuning run stopped by a signal (``exc``: :class:`StudyInterrupted` or
+    ``KeyboardInterrupt``): say what is ``kept`` and how to resume; exit 128 + signum."""
+    signum = exc.signum if isinstance(exc, StudyInterrupted) else signal.SIGINT
     again = "pulsetrain " + shlex.join(sys.argv[1:])
-    err.print(f"[bold yellow]interrupted ({name}):[/] workers stopped; {finished} of "
-              f"{total} runs finished, every finished epoch kept in "
-              f"{escape(str(out_dir / 'results.sqlite'))}; resume with: {escape(again)}",
-              highlight=False, soft_wrap=True)
-    raise typer.Exit(code=interrupted_exit_code(signum))
-
-
-def _tune_interrupted(signum: int, out_dir: Path) -> NoReturn:
-    """A tuning run stopped by a signal: its Optuna storage resumes; exit 128 + signum."""
-    again = "pulsetrain " + shlex.join(sys.argv[1:])
-    err.print(f"[bold yellow]interrupted ({signal.Signals(signum).name}):[/] finished trials "
-              f"kept in {escape(str(out_dir / 'tune.sqlite3'))}; resume with: "
-              f"{escape(again)}", highlight=False, soft_wrap=True)
+    err.print(f"[bold yellow]interrupted ({signal.Signals(signum).name}):[/] {kept}; "
+              f"resume with: {escape(again)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code=interrupted_exit_code(signum))
 
 
@@ -651,8 +641,9 @@ def _run_and_report(cfg: Any, out_dir: Path) -> None:
         try:
             run_study(cfg, out_dir, on_done=on_done, on_epoch=on_epoch)
         except (StudyInterrupted, KeyboardInterrupt) as exc:
-            signum = exc.signum if isinstance(exc, StudyInterrupted) else signal.SIGINT
-            _interrupted(signum, out_dir, finished[0], n)
+            _interrupted(exc, f"workers stopped; {finished[0]} of {n} runs finished, every "
+                         "finished epoch kept in "
+                         f"{escape(str(out_dir / 'results.sqlite'))}")
     report = write_study_report(out_dir)
     out.print(f"report: {report.html} (and {report.markdown.name}, summary.csv, figures/)")
 
@@ -727,12 +718,10 @@ def study_tune(
         check_executor(cfg.executor, cfg.ray_address)
         with stop_on_signals():  # SIGTERM as SIGINT: trials' workers stopped, storage kept
             results = tune_study(cfg, out_dir, trials, epochs, seed)
-    except StudyInterrupted as exc:
-        _tune_interrupted(exc.signum, out_dir)
+    except (StudyInterrupted, KeyboardInterrupt) as exc:  # before PulsetrainError
+        _interrupted(exc, f"finished trials kept in {escape(str(out_dir / 'tune.sqlite3'))}")
     except PulsetrainError as exc:
         _fail(exc)
-    except KeyboardInterrupt:
-        _tune_interrupted(signal.SIGINT, out_dir)
     for r in results:
         out.print(f"{r.spec.name} @ {r.device}: lr {r.best_lr:.4g} {r.best_options} "
                   f"val {100 * r.best_val_acc:.1f} %")
